@@ -1,0 +1,74 @@
+"""Command line: ``agent-desktop`` opens the app; ``agent-desktop demo-data`` builds a
+demo store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from agent_desktop.platform import paths
+
+DEMO_CUSTOMERS = 5000
+DEMO_SEED = 42
+DEMO_USER = "agent"
+
+
+def _progress(stage: str, fraction: float) -> None:
+    print(f"\r  {stage:<28} {fraction * 100:5.1f}%", end="", file=sys.stderr, flush=True)
+
+
+def make_demo_store(out: Path, customers: int, seed: int, as_of: date | None = None,
+                    overwrite: bool = False) -> None:
+    from agent_desktop.storage.demo_data import generate
+
+    started = time.perf_counter()
+    print(f"Creating a demo store with {customers:,} customers at {out} ...", file=sys.stderr)
+    report = generate(out, customers, seed, as_of=as_of, progress=_progress,
+                      overwrite=overwrite)
+    print(f"\nDone in {time.perf_counter() - started:.1f} s: {report}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "demo-data":
+        p = argparse.ArgumentParser(prog="agent-desktop demo-data",
+                                    description="Create a realistic demo store.")
+        p.add_argument("--customers", type=int, default=DEMO_CUSTOMERS)
+        p.add_argument("--seed", type=int, default=DEMO_SEED)
+        p.add_argument("--out", type=Path, required=True)
+        p.add_argument("--as-of", type=date.fromisoformat, default=None,
+                       help="the demo's 'today' (YYYY-MM-DD); default: today")
+        p.add_argument("--overwrite", action="store_true")
+        a = p.parse_args(argv[1:])
+        if a.out.exists() and not a.overwrite:
+            p.error(f"{a.out} exists; pass --overwrite to replace it")
+        make_demo_store(a.out, a.customers, a.seed, a.as_of, a.overwrite)
+        return 0
+
+    p = argparse.ArgumentParser(prog="agent-desktop", description="The agent's workstation.")
+    p.add_argument("--store", type=Path, help="the local store file to open")
+    p.add_argument("--demo", action="store_true",
+                   help="open the demo store (created on first use)")
+    p.add_argument("--user", default=DEMO_USER, help="who is working (demo users: agent, "
+                   "supervisor)")
+    p.add_argument("--screenshot", type=Path, metavar="DIR",
+                   help="render every screen to PNG files in DIR and exit")
+    a = p.parse_args(argv)
+    store = a.store
+    label = ""
+    if store is None:
+        store = paths.demo_store_path() if a.demo or a.screenshot else paths.default_store_path()
+    if (a.demo or a.screenshot) and not store.exists():
+        make_demo_store(store, DEMO_CUSTOMERS, DEMO_SEED)
+    if a.demo or a.screenshot:
+        label = "Demo store"
+    from agent_desktop.app import run
+
+    return run(store, a.user, a.screenshot, label)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,105 @@
+"""The composition root: settings, store, services and the main window, wired once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from agent_desktop.platform import logs, paths
+from agent_desktop.platform.settings import Settings
+from agent_desktop.services.context import AgentContext, agent_by_username
+from agent_desktop.storage.store import Store, StoreError, open_store
+from agent_desktop.ui import theme
+from agent_desktop.ui.main_window import MainWindow
+from agent_desktop.ui.tasks import Pools
+
+log = logging.getLogger(__name__)
+
+
+def configure_qt_settings() -> None:
+    """Window layout and recent customers go to an INI file beside our settings, so every
+    OS keeps them in the same, inspectable place."""
+    QCoreApplication.setOrganizationName("AgentDesktop")
+    QCoreApplication.setApplicationName("Agent Desktop")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope,
+                      str(paths.config_dir()))
+
+
+def install_crash_handler(log_file: Path) -> None:
+    """A bug shows a calm dialog and is logged; the window stays, with what was typed."""
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(kind, exc, tb))
+        log.error("unhandled error\n%s", text)
+        if QApplication.instance() is None or os.environ.get("AGENT_DESKTOP_NO_CRASH_DIALOG"):
+            sys.__excepthook__(kind, exc, tb)
+            return
+        box = QMessageBox(QMessageBox.Icon.Critical, "Something went wrong",
+                          "Agent Desktop hit an unexpected problem. What you typed is still "
+                          "on screen; nothing saved is lost.\n\nIf it happens again, tell "
+                          f"support and give them the log file:\n{log_file}")
+        box.setDetailedText(text)
+        box.exec()
+
+    sys.excepthook = hook
+
+
+def resolve_agent(store: Store, username: str) -> AgentContext:
+    who = agent_by_username(store, username)
+    if who is not None:
+        return who
+    return AgentContext(None, username, username, "agent")
+
+
+def build_window(store: Store, username: str, settings: Settings,
+                 store_label: str = "") -> MainWindow:
+    who = resolve_agent(store, username)
+    return MainWindow(store, who, settings, store_label)
+
+
+def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
+        store_label: str = "") -> int:
+    log_file = logs.configure()
+    configure_qt_settings()
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    settings = Settings()
+    theme.apply(app, str(settings.get("theme")), int(settings.get("font_scale")))
+    install_crash_handler(log_file)
+    try:
+        store = open_store(store_path)
+    except StoreError as exc:
+        log.warning("store not opened: %s", exc.message)
+        if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+            QMessageBox.critical(None, "The customer store cannot be opened", exc.message)
+        print(exc.message, file=sys.stderr)
+        return 2
+    window = build_window(store, username, settings, store_label)
+    if screenshot_dir is not None:
+        from agent_desktop.ui.screenshots import capture_all
+
+        written = capture_all(app, window, settings, screenshot_dir)
+        print("\n".join(str(p) for p in written))
+        window.close()
+        Pools.shutdown()
+        store.close()
+        return 0
+    window.show()
+    # pyqtgraph (about a second with numpy) loads after the first paint, not before it.
+    QTimer.singleShot(300, _warm_chart_module)
+    code = app.exec()
+    Pools.shutdown()
+    store.close()
+    return int(code)
+
+
+def _warm_chart_module() -> None:
+    import agent_desktop.ui.screens.customer360.chart  # noqa: F401

@@ -1,0 +1,210 @@
+"""The main window: navigation to every area, the one search box, the status bar."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
+from PySide6.QtWidgets import (
+    QApplication,
+    QHBoxLayout,
+    QLabel,
+    QListWidget,
+    QMainWindow,
+    QStackedWidget,
+    QToolBar,
+    QWidget,
+)
+
+from agent_desktop.platform.settings import Settings
+from agent_desktop.services.context import AgentContext
+from agent_desktop.storage.store import Store
+from agent_desktop.ui import theme
+from agent_desktop.ui.dialogs import SettingsDialog, ShortcutsDialog
+from agent_desktop.ui.screens.customers.page import CustomersPage
+from agent_desktop.ui.screens.placeholders.view import placeholder
+from agent_desktop.ui.screens.search.view import CustomerFinder, SearchBox, SearchResults
+from agent_desktop.ui.tasks import Pools
+
+AREAS = ("Customers", "Cases", "Knowledge", "Collections", "Dashboard")
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, store: Store, who: AgentContext, settings: Settings,
+                 store_label: str = "") -> None:
+        super().__init__()
+        self.store = store
+        self.who = who
+        self.settings = settings
+        self.setWindowTitle(f"Agent Desktop \u2014 {who.display_name}")
+        self.setObjectName("mainWindow")
+
+        bar = QToolBar("Search")
+        bar.setObjectName("searchBar")
+        bar.setMovable(False)
+        bar.setFloatable(False)
+        title = QLabel("  Agent Desktop  ")
+        title.setObjectName("sectionTitle")
+        bar.addWidget(title)
+        self.search_box = SearchBox()
+        bar.addWidget(self.search_box)
+        spacer = QWidget()
+        spacer.setSizePolicy(spacer.sizePolicy().horizontalPolicy().Expanding,
+                             spacer.sizePolicy().verticalPolicy().Preferred)
+        bar.addWidget(spacer)
+        self.agent_label = QLabel(f"{who.display_name} \u00b7 {who.role.title()}  ")
+        self.agent_label.setObjectName("muted")
+        bar.addWidget(self.agent_label)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
+
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setAccessibleName("Areas")
+        self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        for i, area in enumerate(AREAS):
+            self.nav.addItem(area)
+            self.nav.item(i).setToolTip(f"{area} (Ctrl+{i + 1})")
+        self.nav.setFixedWidth(160)
+        row.addWidget(self.nav)
+        self.pages = QStackedWidget()
+        row.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        self.customers = CustomersPage(store, who, settings.get)
+        self.customers.notice.connect(self.notify)
+        self.pages.addWidget(self.customers)
+        self.area_pages: dict[str, QWidget] = {"Customers": self.customers}
+        for area in AREAS[1:]:
+            page = placeholder(area)
+            self.area_pages[area] = page
+            self.pages.addWidget(page)
+        self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.nav.setCurrentRow(0)
+
+        self.results = SearchResults(self)
+        self.finder = CustomerFinder(
+            self.search_box, self.results, store,
+            delay_ms=int(settings.get("search_delay_ms")),
+            limit=int(settings.get("search_result_limit")),
+        )
+        self.finder.open_customer.connect(self._open_customer)
+
+        status = self.statusBar()
+        self.status_store = QLabel(store_label or str(store.path))
+        self.status_store.setObjectName("muted")
+        self.status_sync = QLabel("Local store \u00b7 sync not set up")
+        self.status_sync.setToolTip(
+            "Changes are saved in the local store and queued; syncing with the server "
+            "arrives with the sync release."
+        )
+        status.addPermanentWidget(self.status_sync)
+        status.addPermanentWidget(self.status_store)
+
+        self._shortcuts()
+        self._clock = QTimer(self)
+        self._clock.setInterval(30_000)
+        self._clock.timeout.connect(self._tick)
+        self._clock.start()
+        settings.on_change(self._setting_changed)
+        self._restore_layout()
+
+    # --- actions ------------------------------------------------------------------------
+    def _shortcuts(self) -> None:
+        def add(keys: str, slot: object) -> None:
+            sc = QShortcut(QKeySequence(keys), self)
+            sc.setContext(Qt.ShortcutContext.ApplicationShortcut)
+            sc.activated.connect(slot)
+
+        add("Ctrl+K", self.focus_search)
+        add("F1", self.show_shortcuts)
+        add("Ctrl+,", self.show_settings)
+        add("Ctrl+N", self.focus_note)
+        add("Ctrl+Tab", lambda: self._cycle_tab(1))
+        add("Ctrl+Shift+Tab", lambda: self._cycle_tab(-1))
+        for i, _area in enumerate(AREAS):
+            add(f"Ctrl+{i + 1}", lambda i=i: self.nav.setCurrentRow(i))
+
+    def focus_search(self) -> None:
+        self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search_box.selectAll()
+        if self.search_box.text().strip():
+            self.finder.search_now()
+
+    def focus_note(self) -> None:
+        view = self.customers.current_view()
+        if view is not None:
+            self.nav.setCurrentRow(0)
+            view.note_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _cycle_tab(self, step: int) -> None:
+        tabs = self.customers.tabs
+        if tabs.count() > 1:
+            tabs.setCurrentIndex((tabs.currentIndex() + step) % tabs.count())
+
+    def _open_customer(self, customer_id: str, name: str) -> None:
+        self.nav.setCurrentRow(0)
+        self.customers.open_customer(customer_id, name)
+        self.search_box.clearFocus()
+        view = self.customers.current_view()
+        if view is not None:
+            view.setFocus()
+
+    def show_shortcuts(self) -> None:
+        ShortcutsDialog(self).exec()
+
+    def show_settings(self) -> None:
+        SettingsDialog(self.settings, self).exec()
+
+    def notify(self, message: str, msecs: int = 8000) -> None:
+        self.statusBar().showMessage(message, msecs)
+
+    def _tick(self) -> None:
+        for i in range(1, self.customers.tabs.count()):
+            view = self.customers.tabs.widget(i)
+            update = getattr(view, "update_clock", None)
+            if update is not None:
+                update()
+
+    def _setting_changed(self, key: str, _value: object) -> None:
+        if key in ("theme", "font_scale"):
+            app = QApplication.instance()
+            if isinstance(app, QApplication):
+                theme.apply(app, str(self.settings.get("theme")),
+                            int(self.settings.get("font_scale")))
+            for cid in self.customers.open_ids():
+                self.customers.refresh(cid)
+
+    # --- layout memory -------------------------------------------------------------------
+    def _restore_layout(self) -> None:
+        qs = QSettings()
+        geometry = qs.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1440, 900)
+        state = qs.value("window/state")
+        if isinstance(state, QByteArray):
+            self.restoreState(state)
+        area = qs.value("window/area", 0)
+        self.nav.setCurrentRow(int(str(area)) if str(area).isdigit() else 0)
+
+    def save_layout(self) -> None:
+        qs = QSettings()
+        qs.setValue("window/geometry", self.saveGeometry())
+        qs.setValue("window/state", self.saveState())
+        qs.setValue("window/area", self.nav.currentRow())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if self.results.isVisible():
+            self.finder.place_popup()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_layout()
+        self._clock.stop()
+        self.finder.close()
+        Pools.wait_idle()
+        super().closeEvent(event)

@@ -1,0 +1,372 @@
+"""The customer 360: who the caller is, what they have, what they owe, what happened."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from agent_desktop.domain.billing import EntryKind
+from agent_desktop.services.customer360 import Customer360, LedgerLine
+from agent_desktop.storage.customer_record import InteractionRow, NoteRow
+from agent_desktop.ui import theme
+from agent_desktop.ui.widgets.common import (
+    Column,
+    RowsModel,
+    badge,
+    make_table,
+    muted,
+    section_title,
+)
+
+
+def money(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents) / 100:,.2f}"
+
+
+def _dur(seconds: int) -> str:
+    m, s = divmod(max(0, seconds), 60)
+    return f"{m}:{s:02d}"
+
+
+def _local(dt: datetime | None, fmt: str = "%b %d, %Y %H:%M") -> str:
+    if dt is None:
+        return ""
+    return dt.astimezone().strftime(fmt)
+
+
+_PHONE_LABEL = {"mobile": "Mobile", "home": "Home", "work": "Work", "other": "Other"}
+_STATUS = {
+    "new": "New", "open": "Open", "pending_customer": "Pending customer",
+    "pending_internal": "Pending internal", "resolved": "Resolved", "closed": "Closed",
+}
+
+
+class Customer360View(QWidget):
+    """Shows one Customer360; asks its owner to save notes through ``note_requested``."""
+
+    note_requested = Signal(str, str)  # (customer_id, body)
+
+    def __init__(self, theme_name: str = "light", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.data: Customer360 | None = None
+        self._theme = theme_name
+        self._build()
+
+    # --- layout ---------------------------------------------------------------------
+    def _build(self) -> None:
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.header = QFrame()
+        self.header.setObjectName("header360")
+        hl = QGridLayout(self.header)
+        hl.setContentsMargins(16, 12, 16, 12)
+        hl.setHorizontalSpacing(24)
+        self.name = QLabel()
+        self.name.setObjectName("customerName")
+        self.name.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.subtitle = muted("")
+        self.subtitle.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.badges = QHBoxLayout()
+        self.badges.setSpacing(6)
+        ident = QVBoxLayout()
+        ident.addWidget(self.name)
+        ident.addWidget(self.subtitle)
+        ident.addLayout(self.badges)
+        hl.addLayout(ident, 0, 0, 2, 1)
+        self.figures: dict[str, QLabel] = {}
+        for col, (key, title) in enumerate(
+            (("balance", "Balance"), ("past_due", "Past due"), ("local", "Local time"),
+             ("tenure", "Customer for"), ("ltv", "Lifetime paid"))
+        ):
+            box = QVBoxLayout()
+            box.addWidget(muted(title))
+            value = QLabel()
+            value.setObjectName("figure")
+            box.addWidget(value)
+            self.figures[key] = value
+            hl.addLayout(box, 0, col + 1)
+        self.aging = muted("")
+        hl.addWidget(self.aging, 1, 1, 1, 5)
+        hl.setColumnStretch(0, 1)
+        outer.addWidget(self.header)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.setChildrenCollapsible(False)
+        outer.addWidget(split, 1)
+
+        left = QWidget()
+        ll = QVBoxLayout(left)
+        ll.setContentsMargins(12, 10, 6, 10)
+        ll.addWidget(section_title("Contact"))
+        self.contact = QLabel()
+        self.contact.setWordWrap(True)
+        self.contact.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.contact.setAlignment(Qt.AlignmentFlag.AlignTop)
+        ll.addWidget(self.contact)
+        self.services_title = section_title("Services")
+        ll.addWidget(self.services_title)
+        self.services_model = RowsModel([
+            Column("Service", lambda s: s.product_name),
+            Column("Status", lambda s: s.status.title()),
+            Column("Price", lambda s: money(s.price_cents * s.quantity), align_right=True),
+            Column("Since", lambda s: s.started_on.strftime("%b %Y")),
+        ])
+        self.services = make_table(self.services_model, stretch_column=0)
+        self.services.setAccessibleName("Services")
+        ll.addWidget(self.services, 2)
+        ll.addWidget(section_title("Notes"))
+        self.note_edit = QPlainTextEdit()
+        self.note_edit.setPlaceholderText("Add a note about this call (Ctrl+Enter saves)")
+        self.note_edit.setAccessibleName("New note")
+        self.note_edit.setMaximumHeight(70)
+        self.note_edit.setTabChangesFocus(True)
+        ll.addWidget(self.note_edit)
+        note_row = QHBoxLayout()
+        self.note_status = muted("")
+        note_row.addWidget(self.note_status, 1)
+        self.save_note = QPushButton("Save note")
+        self.save_note.setToolTip("Ctrl+Enter")
+        self.save_note.clicked.connect(self._save_note)
+        note_row.addWidget(self.save_note)
+        ll.addLayout(note_row)
+        self.notes_model = RowsModel([
+            Column("When", lambda n: _local(n.created_at)),
+            Column("By", lambda n: n.author_name),
+            Column("Note", lambda n: n.body.replace("\n", " "), tooltip=lambda n: n.body),
+        ])
+        self.notes = make_table(self.notes_model, stretch_column=2)
+        self.notes.setAccessibleName("Notes")
+        ll.addWidget(self.notes, 2)
+        QShortcut(QKeySequence("Ctrl+Return"), self.note_edit, self._save_note)
+        QShortcut(QKeySequence("Ctrl+Enter"), self.note_edit, self._save_note)
+        split.addWidget(left)
+
+        self.tabs = QTabWidget()
+        self.tabs.setDocumentMode(False)
+        split.addWidget(self.tabs)
+        split.setSizes([520, 900])
+
+        billing = QWidget()
+        bl = QVBoxLayout(billing)
+        bl.setContentsMargins(8, 8, 8, 8)
+        self.chart_host = QVBoxLayout()
+        self.chart_widget: QWidget | None = None
+        bl.addLayout(self.chart_host, 2)
+        self.methods = muted("")
+        bl.addWidget(self.methods)
+        self.ledger_model = RowsModel([
+            Column("Date", lambda ln: ln.entry.posted_on.strftime("%b %d, %Y")),
+            Column("What", lambda ln: ln.entry.description),
+            Column("Reference", lambda ln: ln.entry.reference),
+            Column("Due", lambda ln: ln.entry.due_on.strftime("%b %d") if ln.entry.due_on
+                   else ""),
+            Column("Amount", lambda ln: money(ln.entry.amount_cents), align_right=True,
+                   color=self._amount_color),
+            Column("Balance", lambda ln: money(ln.balance_cents), align_right=True),
+        ])
+        self.ledger = make_table(self.ledger_model, stretch_column=1)
+        self.ledger.setAccessibleName("Billing ledger")
+        bl.addWidget(self.ledger, 3)
+        self.tabs.addTab(billing, "&Billing")
+
+        self.timeline_model = RowsModel([
+            Column("When", lambda i: _local(i.offered_at)),
+            Column("Channel", lambda i: f"{i.channel.title()} \u00b7 {i.direction}"),
+            Column("Queue", lambda i: i.queue.replace("_", " ").title()),
+            Column("Agent", lambda i: i.agent_name or "\u2014"),
+            Column("Reason", lambda i: i.reason_code),
+            Column("Outcome", self._outcome),
+            Column("Handle", lambda i: "" if i.abandoned else
+                   _dur(i.talk_seconds + i.hold_seconds + i.acw_seconds), align_right=True),
+        ])
+        self.timeline = make_table(self.timeline_model, stretch_column=4)
+        self.timeline.setAccessibleName("Past contacts")
+        self.tabs.addTab(self._wrap(self.timeline), "&Contacts")
+
+        self.cases_model = RowsModel([
+            Column("Case", lambda c: c.case_number),
+            Column("Subject", lambda c: c.subject),
+            Column("Type", lambda c: c.type.replace("_", " ").title()),
+            Column("Status", lambda c: _STATUS.get(c.status, c.status)),
+            Column("Priority", lambda c: c.priority.title()),
+            Column("Opened", lambda c: _local(c.opened_at, "%b %d, %Y")),
+        ])
+        self.cases = make_table(self.cases_model, stretch_column=1)
+        self.cases.setAccessibleName("Cases")
+        self.tabs.addTab(self._wrap(self.cases), "Ca&ses")
+
+        self.orders_model = RowsModel([
+            Column("Order", lambda o: o.order_number),
+            Column("Status", lambda o: o.status.title()),
+            Column("Placed", lambda o: _local(o.placed_at, "%b %d, %Y")),
+            Column("Lines", lambda o: str(o.lines), align_right=True),
+            Column("One-time", lambda o: money(o.one_time_total_cents), align_right=True),
+            Column("Monthly", lambda o: money(o.monthly_total_cents), align_right=True),
+        ])
+        self.orders = make_table(self.orders_model, stretch_column=0)
+        self.orders.setAccessibleName("Orders")
+        self.tabs.addTab(self._wrap(self.orders), "&Orders")
+
+    @staticmethod
+    def _wrap(table: QWidget) -> QWidget:
+        w = QWidget()
+        lay = QVBoxLayout(w)
+        lay.setContentsMargins(8, 8, 8, 8)
+        lay.addWidget(table)
+        return w
+
+    def _amount_color(self, line: LedgerLine) -> QColor | None:
+        if line.entry.kind in (EntryKind.PAYMENT, EntryKind.CREDIT_ADJUSTMENT):
+            return QColor(theme.colors(self._theme)["ok"])
+        return None
+
+    @staticmethod
+    def _outcome(i: InteractionRow) -> str:
+        if i.abandoned:
+            return "Abandoned"
+        parts = [i.wrap_up_code] if i.wrap_up_code else []
+        parts.append("resolved" if i.resolved else "not resolved")
+        return " \u00b7 ".join(parts)
+
+    # --- data -------------------------------------------------------------------------
+    def show_customer(self, data: Customer360) -> None:
+        self.data = data
+        self.name.setText(data.display_name)
+        kind = "Business" if data.kind == "business" else "Consumer"
+        self.subtitle.setText(
+            f"Account {data.account_number} \u00b7 {kind} \u00b7 "
+            f"{' '.join(data.address_lines[:1])} {', '.join(data.address_lines[1:])}"
+        )
+        while self.badges.count():
+            item = self.badges.takeAt(0)
+            if item is not None and item.widget() is not None:
+                item.widget().deleteLater()
+        for b in data.badges:
+            self.badges.addWidget(badge(b.text, b.level, b.tooltip))
+        self.badges.addStretch(1)
+        self.figures["balance"].setText(money(data.balance_cents))
+        past_due = data.aging.past_due
+        self.figures["past_due"].setText(money(past_due) if past_due else "None")
+        self.figures["past_due"].setObjectName("figureNegative" if past_due else "figure")
+        self.figures["past_due"].style().polish(self.figures["past_due"])
+        self.figures["tenure"].setText(_tenure(data.tenure_months))
+        self.figures["ltv"].setText(money(data.lifetime_value_cents))
+        self.update_clock()
+        a = data.aging
+        self.aging.setText(
+            f"Current {money(a.current)} \u00b7 1\u201330 days {money(a.days_1_30)} \u00b7 "
+            f"31\u201360 {money(a.days_31_60)} \u00b7 61\u201390 {money(a.days_61_90)} \u00b7 "
+            f"90+ {money(a.days_90_plus)}"
+        )
+        self.contact.setText(self._contact_text(data))
+        self.services_model.set_rows(data.services)
+        self.services_title.setText(
+            f"Services \u00b7 {money(data.monthly_recurring_cents)}/month"
+        )
+        self.ledger_model.set_rows(data.ledger)
+        self.timeline_model.set_rows(data.interactions)
+        self.cases_model.set_rows(data.cases)
+        self.orders_model.set_rows(data.orders)
+        self.notes_model.set_rows(data.notes)
+        self.tabs.setTabText(1, f"&Contacts ({len(data.interactions)})")
+        self.tabs.setTabText(2, f"Ca&ses ({len(data.cases)})")
+        self.tabs.setTabText(3, f"&Orders ({len(data.orders)})")
+        methods = [
+            f"{m.brand.title() or m.kind.upper()} \u2022\u2022\u2022\u2022 {m.last4}"
+            + (f" exp {m.exp_month:02d}/{m.exp_year % 100:02d}" if m.exp_month and m.exp_year
+               else "")
+            + (" (default)" if m.is_default else "")
+            for m in data.payment_methods
+        ]
+        self.methods.setText("On file: " + ("; ".join(methods) if methods else "none"))
+        for table in (self.services, self.ledger, self.timeline, self.cases, self.orders,
+                      self.notes):
+            table.resizeColumnsToContents()
+        self._draw_chart(data)
+
+    def update_clock(self) -> None:
+        if self.data is None:
+            return
+        local = self.data.local_time(datetime.now(UTC))
+        self.figures["local"].setText(local.strftime("%-I:%M %p %Z"))
+
+    def _contact_text(self, data: Customer360) -> str:
+        lines = []
+        for c in data.contacts:
+            if c.kind == "phone":
+                label = _PHONE_LABEL.get(c.label, c.label.title())
+                extra = f" ({c.line_type})" if c.line_type not in ("unknown", c.label) else ""
+                lines.append(f"{label}: {_national(c.value)}{extra}")
+            else:
+                lines.append(f"Email: {c.value}")
+        lines.append("Address: " + ", ".join(data.address_lines))
+        lines.append(f"Time zone: {data.time_zone.replace('_', ' ')}")
+        return "\n".join(lines)
+
+    def _draw_chart(self, data: Customer360) -> None:
+        from agent_desktop.ui.screens.customer360.chart import BillingChart
+
+        if self.chart_widget is None:
+            chart = BillingChart(self._theme)
+            chart.setAccessibleName("24-month billing chart")
+            self.chart_host.addWidget(chart)
+            self.chart_widget = chart
+        assert isinstance(self.chart_widget, BillingChart)
+        self.chart_widget.plot(data.months)
+
+    def _save_note(self) -> None:
+        if self.data is None:
+            return
+        body = self.note_edit.toPlainText()
+        if not body.strip():
+            self.note_status.setText("Type the note first.")
+            return
+        self.save_note.setEnabled(False)
+        self.note_status.setText("Saving\u2026")
+        self.note_requested.emit(self.data.customer_id, body)
+
+    def note_saved(self, note: NoteRow) -> None:
+        self.note_edit.clear()
+        self.save_note.setEnabled(True)
+        self.note_status.setText("Note saved.")
+        rows = [note, *[self.notes_model.row(i) for i in range(self.notes_model.rowCount())]]
+        self.notes_model.set_rows(rows)
+        QTimer.singleShot(4000, self, lambda: self.note_status.setText(""))
+
+    def note_failed(self, message: str) -> None:
+        # The typed text stays in the box: nothing the agent wrote is lost.
+        self.save_note.setEnabled(True)
+        self.note_status.setText(message)
+
+
+def _tenure(months: int) -> str:
+    years, rest = divmod(months, 12)
+    if years and rest:
+        return f"{years} yr {rest} mo"
+    if years:
+        return f"{years} yr"
+    return f"{rest} mo"
+
+
+def _national(e164: str) -> str:
+    if e164.startswith("+1") and len(e164) == 12:
+        d = e164[2:]
+        return f"({d[:3]}) {d[3:6]}-{d[6:]}"
+    return e164
+

@@ -1,0 +1,175 @@
+"""The Customers area: open customers in tabs (like a service console) and a list of
+recently opened ones."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from PySide6.QtCore import QSettings, Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
+from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
+
+from agent_desktop.domain.errors import UserFacingError
+from agent_desktop.services.context import AgentContext
+from agent_desktop.services.customer360 import Customer360, NoteAdded, add_note, load_360
+from agent_desktop.storage.store import Store, StoreError
+from agent_desktop.ui.screens.customer360.view import Customer360View
+from agent_desktop.ui.tasks import Op
+from agent_desktop.ui.widgets.common import Column, EmptyState, RowsModel, make_table
+
+
+@dataclass(frozen=True)
+class Recent:
+    customer_id: str
+    display_name: str
+
+
+class CustomersPage(QWidget):
+    """Tabs of open customers; the first tab lists recent customers."""
+
+    customer_shown = Signal(str)  # customer_id, once its 360 is painted with data
+    notice = Signal(str)  # a calm message for the status bar
+
+    def __init__(self, store: Store, who: AgentContext, settings_get: Callable[[str], object],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.who = who
+        self._get = settings_get
+        self._views: dict[str, Customer360View] = {}
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.tabs = QTabWidget()
+        self.tabs.setTabsClosable(True)
+        self.tabs.setMovable(True)
+        self.tabs.tabCloseRequested.connect(self.close_tab)
+        layout.addWidget(self.tabs)
+
+        home = QWidget()
+        hl = QVBoxLayout(home)
+        hl.setContentsMargins(16, 16, 16, 16)
+        self.home_title = QLabel("Recent customers")
+        self.home_title.setObjectName("sectionTitle")
+        hl.addWidget(self.home_title)
+        self.recent_model = RowsModel([Column("Customer", lambda r: r.display_name)])
+        self.recent = make_table(self.recent_model, stretch_column=0)
+        self.recent.setAccessibleName("Recent customers")
+        self.recent.activated.connect(
+            lambda idx: self.open_customer(*_pair(self.recent_model.row(idx.row())))
+        )
+        hl.addWidget(self.recent, 1)
+        self.empty = EmptyState(
+            "No customer open",
+            "Press Ctrl+K and type the caller's phone number, account number, name, email "
+            "or street. Customers you open stay in tabs here; Ctrl+W closes one.",
+        )
+        hl.addWidget(self.empty, 2)
+        self.tabs.addTab(home, "Recent")
+        self.tabs.tabBar().setTabButton(0, self.tabs.tabBar().ButtonPosition.RightSide, None)
+        self._load_recent()
+
+        QShortcut(QKeySequence("Ctrl+W"), self, self.close_current,
+                  context=Qt.ShortcutContext.WindowShortcut)
+
+    # --- recent list -------------------------------------------------------------------
+    def _load_recent(self) -> None:
+        raw = QSettings().value("customers/recent", "[]")
+        try:
+            items = [Recent(**r) for r in json.loads(str(raw))]
+        except (TypeError, ValueError):
+            items = []
+        self.recent_model.set_rows(items)
+        self.recent.setVisible(bool(items))
+        self.home_title.setVisible(bool(items))
+
+    def _remember(self, customer_id: str, name: str) -> None:
+        items = [r for r in (self.recent_model.row(i) for i in
+                             range(self.recent_model.rowCount())) if r.customer_id != customer_id]
+        limit = int(str(self._get("recent_customers")))
+        items = [Recent(customer_id, name), *items][:limit]
+        QSettings().setValue("customers/recent", json.dumps([r.__dict__ for r in items]))
+        self.recent_model.set_rows(items)
+        self.recent.setVisible(True)
+        self.home_title.setVisible(True)
+
+    # --- tabs --------------------------------------------------------------------------
+    def open_customer(self, customer_id: str, display_name: str) -> None:
+        view = self._views.get(customer_id)
+        if view is not None:
+            self.tabs.setCurrentWidget(view)
+            self.refresh(customer_id)
+            return
+        view = Customer360View(str(self._get("theme")))
+        view.note_requested.connect(self._save_note)
+        self._views[customer_id] = view
+        index = self.tabs.addTab(view, display_name)
+        self.tabs.setTabToolTip(index, f"{display_name} (Ctrl+W closes)")
+        self.tabs.setCurrentIndex(index)
+        self._remember(customer_id, display_name)
+        self.refresh(customer_id)
+
+    def refresh(self, customer_id: str) -> None:
+        view = self._views.get(customer_id)
+        if view is None:
+            return
+        months = int(str(self._get("ledger_months")))
+        store = self.store
+        Op(view, lambda: load_360(store, customer_id, months=months)).success(
+            lambda data: self._show(view, data)
+        ).failure(lambda exc: self._failed(exc)).run()
+
+    def _show(self, view: Customer360View, data: Customer360) -> None:
+        view.show_customer(data)
+        self.customer_shown.emit(data.customer_id)
+
+    def _failed(self, exc: BaseException) -> None:
+        if isinstance(exc, (UserFacingError, StoreError)):
+            self.notice.emit(str(exc))
+            return
+        raise exc
+
+    def close_tab(self, index: int) -> None:
+        if index == 0:
+            return
+        view = self.tabs.widget(index)
+        for cid, v in list(self._views.items()):
+            if v is view:
+                del self._views[cid]
+        self.tabs.removeTab(index)
+        view.deleteLater()
+
+    def close_current(self) -> None:
+        self.close_tab(self.tabs.currentIndex())
+
+    def current_view(self) -> Customer360View | None:
+        widget = self.tabs.currentWidget()
+        return widget if isinstance(widget, Customer360View) else None
+
+    def open_ids(self) -> list[str]:
+        return list(self._views)
+
+    def _save_note(self, customer_id: str, body: str) -> None:
+        view = self._views.get(customer_id)
+        if view is None:
+            return
+        store, who = self.store, self.who
+        Op(view, lambda: add_note(store, who, customer_id, body), write=True).success(
+            lambda added: self._note_saved(view, added)
+        ).failure(lambda exc: self._note_failed(view, exc)).run()
+
+    def _note_saved(self, view: Customer360View, added: NoteAdded) -> None:
+        view.note_saved(added.note)
+        self.notice.emit("Note saved.")
+
+    def _note_failed(self, view: Customer360View, exc: BaseException) -> None:
+        if isinstance(exc, (UserFacingError, StoreError)):
+            view.note_failed(str(exc))
+            return
+        view.note_failed("The note was not saved because of an error; your text is kept.")
+        raise exc
+
+
+def _pair(recent: Recent) -> tuple[str, str]:
+    return recent.customer_id, recent.display_name
