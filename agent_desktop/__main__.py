@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
                    "supervisor)")
     p.add_argument("--screenshot", type=Path, metavar="DIR",
                    help="render every screen to PNG files in DIR and exit")
+    p.add_argument("--exit-after-first-paint", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     store = a.store
     label = ""
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         label = "Demo store"
     from agent_desktop.app import run
 
-    return run(store, a.user, a.screenshot, label)
+    return run(store, a.user, a.screenshot, label, a.exit_after_first_paint)
 
 
 if __name__ == "__main__":

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 import traceback
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QCoreApplication, QSettings, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from agent_desktop.platform import logs, paths
@@ -65,8 +66,19 @@ def build_window(store: Store, username: str, settings: Settings,
     return MainWindow(store, who, settings, store_label)
 
 
+class _FirstPaint(QObject):
+    """For bench/: report when the window has painted once, then quit."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint and not getattr(self, "seen", False):
+            self.seen = True
+            print(f"first-paint-epoch {time.time():.6f}", flush=True)
+            QTimer.singleShot(0, QApplication.quit)
+        return False
+
+
 def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
-        store_label: str = "") -> int:
+        store_label: str = "", exit_after_first_paint: bool = False) -> int:
     log_file = logs.configure()
     configure_qt_settings()
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -92,6 +104,9 @@ def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
         Pools.shutdown()
         store.close()
         return 0
+    if exit_after_first_paint:
+        probe = _FirstPaint(window)
+        window.customers.installEventFilter(probe)
     window.show()
     # pyqtgraph (about a second with numpy) loads after the first paint, not before it.
     QTimer.singleShot(300, _warm_chart_module)
