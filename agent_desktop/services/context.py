@@ -5,9 +5,7 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
-
-from agent_desktop.storage.models import Agent
+from agent_desktop.storage.customer_record import find_agent
 from agent_desktop.storage.store import Store
 
 
@@ -33,9 +31,7 @@ class Changes:
 
 def agent_by_username(store: Store, username: str) -> AgentContext | None:
     """The agent with this username in the local store, if any."""
-    with store.reading() as session:
-        agent = session.scalar(select(Agent).where(Agent.username == username))
-        if agent is None:
-            return None
-        return AgentContext(agent.id, agent.username, agent.display_name, agent.role,
-                            agent.team)
+    row = find_agent(store, username)
+    if row is None:
+        return None
+    return AgentContext(row.id, row.username, row.display_name, row.role, row.team)

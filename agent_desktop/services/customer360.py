@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
-
 from agent_desktop.domain import billing
 from agent_desktop.domain.billing import EntryKind, LedgerEntry
 from agent_desktop.domain.errors import UserFacingError
@@ -256,9 +254,9 @@ def add_note(store: Store, who: AgentContext, customer_id: str, body: str,
     with store.transaction() as session:
         if session.get(Customer, customer_id) is None:
             raise UserFacingError("This customer is no longer in the local store; search again.")
-        author = session.scalar(select(Agent.display_name).where(Agent.id == who.agent_id))
+        author = session.get(Agent, who.agent_id) if who.agent_id else None
         note = Note(customer_id=customer_id, author_id=who.agent_id,
-                    author_name=author or who.display_name, body=text,
+                    author_name=author.display_name if author else who.display_name, body=text,
                     interaction_id=interaction_id)
         session.add(note)
         session.flush()

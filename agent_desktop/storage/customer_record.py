@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from agent_desktop.storage.store import Store
+
 
 def _dt(value: Any) -> datetime | None:
     if value is None:
@@ -368,3 +370,43 @@ def opening_balance_cents(conn: Connection, customer_id: str, before: date) -> i
          before.isoformat()),
     ).fetchone()
     return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True, slots=True)
+class AgentRow:
+    id: str
+    username: str
+    display_name: str
+    role: str
+    team: str
+
+
+def find_agent(store: Store, username: str) -> AgentRow | None:
+    with store.engine.connect() as conn:
+        row = conn.exec_driver_sql(
+            "SELECT id, username, display_name, role, team FROM agents WHERE username = ?",
+            (username,),
+        ).first()
+    return AgentRow(*row) if row else None
+
+
+_SHOWCASE = (
+    "SELECT c.id, c.display_name FROM customers c"
+    " WHERE c.id IN (SELECT customer_id FROM cases WHERE status IN ('open','pending_customer'))"
+    " AND c.id IN (SELECT customer_id FROM collection_accounts)"
+    " AND c.id IN (SELECT customer_id FROM orders)"
+    " ORDER BY c.account_number LIMIT 1",
+    "SELECT c.id, c.display_name FROM customers c WHERE c.id IN"
+    " (SELECT customer_id FROM cases) ORDER BY c.account_number LIMIT 1",
+    "SELECT id, display_name FROM customers ORDER BY account_number LIMIT 1",
+)
+
+
+def showcase_customer_row(store: Store) -> tuple[str, str] | None:
+    """A customer with something in every section of the 360 (for demos and screenshots)."""
+    with store.engine.connect() as conn:
+        for sql in _SHOWCASE:
+            row = conn.exec_driver_sql(sql).first()
+            if row is not None:
+                return str(row[0]), str(row[1])
+    return None

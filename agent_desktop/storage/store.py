@@ -49,7 +49,7 @@ def explain(exc: BaseException, path: Path | str = "") -> StoreError:
     orig = exc.orig if isinstance(exc, DBAPIError) else exc
     text_ = str(orig).lower()
     where = f" ({path})" if path else ""
-    if "disk is full" in text_ or "disk i/o error" in text_ and "full" in text_:
+    if "disk is full" in text_ or ("disk i/o error" in text_ and "full" in text_):
         return StoreError(
             StoreProblem.DISK_FULL,
             "The disk is full, so this change was not saved. Nothing already saved is "

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QWidget
 from agent_desktop.domain.billing import MonthPoint
 from agent_desktop.ui import theme
 
-_MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
 
 class BillingChart(pg.PlotWidget):  # type: ignore[misc]

@@ -255,8 +255,9 @@ class Customer360View(QWidget):
         )
         while self.badges.count():
             item = self.badges.takeAt(0)
-            if item is not None and item.widget() is not None:
-                item.widget().deleteLater()
+            old = item.widget() if item is not None else None
+            if old is not None:
+                old.deleteLater()
         for b in data.badges:
             self.badges.addWidget(badge(b.text, b.level, b.tooltip))
         self.badges.addStretch(1)

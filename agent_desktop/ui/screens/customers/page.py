@@ -138,7 +138,8 @@ class CustomersPage(QWidget):
             if v is view:
                 del self._views[cid]
         self.tabs.removeTab(index)
-        view.deleteLater()
+        if view is not None:
+            view.deleteLater()
 
     def close_current(self) -> None:
         self.close_tab(self.tabs.currentIndex())

@@ -146,6 +146,8 @@ class CustomerFinder(QObject):
 
     def place_popup(self) -> None:
         window = self.popup.parentWidget()
+        if window is None:
+            return
         top_left = self.box.mapTo(window, self.box.rect().bottomLeft())
         width = max(self.box.width() + 260, 820)
         width = min(width, window.width() - top_left.x() - 12)
@@ -156,7 +158,7 @@ class CustomerFinder(QObject):
         self.popup.setGeometry(top_left.x(), top_left.y() + 4, width, height)
 
     def _open_selected(self) -> None:
-        if self._timer.isActive() or self._runner.latest and not self.popup.isVisible():
+        if self._timer.isActive() or (self._runner.latest and not self.popup.isVisible()):
             # Enter pressed before the pause ran out: search now, open when it answers.
             self._timer.stop()
             self._pending_open = True

@@ -1,0 +1,90 @@
+"""Shared fixtures: an isolated home per test session, real demo stores, leak checks."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ["AGENT_DESKTOP_NO_CRASH_DIALOG"] = "1"
+
+AS_OF = date(2026, 11, 15)
+SMALL_STORE_CUSTOMERS = 400
+SMALL_STORE_SEED = 7
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory: pytest.TempPathFactory,
+                  monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Settings, logs and window layout go to a fresh folder for every test."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("AGENT_DESKTOP_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="session")
+def demo_store_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One realistic store generated per test session; tests get copies of it."""
+    from agent_desktop.storage.demo_data import generate
+
+    out = tmp_path_factory.mktemp("template") / "demo.sqlite3"
+    generate(out, SMALL_STORE_CUSTOMERS, SMALL_STORE_SEED, as_of=AS_OF)
+    return out
+
+
+@pytest.fixture
+def store_path(demo_store_template: Path, tmp_path: Path) -> Path:
+    path = tmp_path / "store.sqlite3"
+    shutil.copyfile(demo_store_template, path)
+    return path
+
+
+@pytest.fixture
+def store(store_path: Path) -> Iterator[object]:
+    from agent_desktop.storage.store import open_store
+
+    s = open_store(store_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_threads_or_timers(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Fail a test that leaves background work, threads or running timers behind."""
+    before = {t.ident for t in threading.enumerate()}
+    yield
+    if "qapp" not in request.fixturenames and "qtbot" not in request.fixturenames:
+        leaked = [t for t in threading.enumerate()
+                  if t.ident not in before and not isinstance(t, threading._DummyThread)
+                  and t.is_alive()]
+        assert not leaked, f"test leaked threads: {leaked}"
+        return
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from agent_desktop.ui.tasks import Pools
+
+    assert Pools.wait_idle(10000), "background work still running after the test"
+    app = QApplication.instance()
+    if app is not None:
+        app.processEvents()
+    assert Pools.in_flight == 0, f"{Pools.in_flight} background operations never finished"
+    running = []
+    if isinstance(app, QApplication):
+        for widget in app.topLevelWidgets():
+            if widget.isVisible():
+                running.append(f"window left open: {widget!r}")
+            for timer in widget.findChildren(QTimer):
+                if timer.isActive() and not widget.isHidden():
+                    running.append(f"timer running: {timer.objectName() or timer!r}")
+    leaked = [t for t in threading.enumerate()
+              if t.ident not in before and not isinstance(t, threading._DummyThread)
+              and t.is_alive()]
+    assert not leaked, f"test leaked threads: {leaked}"
+    assert not running, "; ".join(running)
