@@ -3,8 +3,10 @@ first write an agent makes from it (a note)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from agent_desktop.domain import billing
@@ -26,6 +28,7 @@ from agent_desktop.storage.customer_record import (
     opening_balance_cents,
 )
 from agent_desktop.storage.models import Agent, Customer, Note
+from agent_desktop.storage.reference import read_codes, resources_dir
 from agent_desktop.storage.store import Store
 
 OPEN_CASE_STATES = frozenset({"new", "open", "pending_customer", "pending_internal"})
@@ -86,6 +89,10 @@ class Customer360:
     orders: tuple[OrderRow, ...]
     notes: tuple[NoteRow, ...]
     as_of: date
+    labels: Mapping[str, str]  # reason, wrap-up and adjustment codes -> words
+
+    def label(self, code: str) -> str:
+        return self.labels.get(code, code)
 
     def local_time(self, now: datetime | None = None) -> datetime:
         """The customer's wall-clock time (from their service address's zone)."""
@@ -96,7 +103,17 @@ class Customer360:
             return now
 
 
-def _ledger_entries(record: CustomerRecord) -> list[LedgerEntry]:
+@lru_cache(maxsize=1)
+def code_labels() -> Mapping[str, str]:
+    """Every code in resources/codes.json with the words an agent reads."""
+    labels: dict[str, str] = {}
+    for entries in read_codes(resources_dir()).values():
+        for entry in entries:
+            labels.setdefault(str(entry["code"]), str(entry["label"]))
+    return labels
+
+
+def _ledger_entries(record: CustomerRecord, labels: Mapping[str, str]) -> list[LedgerEntry]:
     entries: list[LedgerEntry] = []
     for inv in record.invoices:
         entries.append(
@@ -131,7 +148,8 @@ def _ledger_entries(record: CustomerRecord) -> list[LedgerEntry]:
         entries.append(
             LedgerEntry(
                 adj.id, kind, adj.posted_on, billing.signed_cents(kind, adj.amount_cents),
-                f"{adj.direction.title()} adjustment \u2013 {adj.reason_code}", None,
+                f"{adj.direction.title()} adjustment \u2013 "
+                f"{labels.get(adj.reason_code, adj.reason_code)}", None,
                 adj.memo[:40],
             )
         )
@@ -139,9 +157,9 @@ def _ledger_entries(record: CustomerRecord) -> list[LedgerEntry]:
 
 
 def build_360(record: CustomerRecord, opening_cents: int, window_start: date,
-              as_of: date, months: int) -> Customer360:
+              as_of: date, months: int, labels: Mapping[str, str]) -> Customer360:
     """Apply the billing rules to a customer's record (pure; no I/O)."""
-    entries = _ledger_entries(record)
+    entries = _ledger_entries(record, labels)
     if opening_cents:
         entries.append(
             LedgerEntry(
@@ -213,6 +231,7 @@ def build_360(record: CustomerRecord, opening_cents: int, window_start: date,
         orders=record.orders,
         notes=record.notes,
         as_of=as_of,
+        labels=labels,
     )
 
 
@@ -230,7 +249,7 @@ def load_360(store: Store, customer_id: str, *, as_of: date | None = None,
         record = load_customer_record(conn, customer_id, start)
         opening = opening_balance_cents(conn, customer_id, start)
         conn.rollback()
-    return build_360(record, opening, start, as_of, months)
+    return build_360(record, opening, start, as_of, months, code_labels())
 
 
 @dataclass(frozen=True, slots=True)

@@ -391,6 +391,14 @@ def find_agent(store: Store, username: str) -> AgentRow | None:
 
 
 _SHOWCASE = (
+    # Past due now (its last three bills unpaid), with an open case and an order.
+    "SELECT c.id, c.display_name FROM customers c"
+    " WHERE c.id IN (SELECT i.customer_id FROM invoices i WHERE NOT EXISTS"
+    "   (SELECT 1 FROM payments p WHERE p.invoice_id = i.id) GROUP BY i.customer_id"
+    "   HAVING count(*) >= 2)"
+    " AND c.id IN (SELECT customer_id FROM cases WHERE status IN ('open','pending_customer',"
+    "   'pending_internal'))"
+    " AND c.kind = 'consumer' ORDER BY c.account_number LIMIT 1",
     "SELECT c.id, c.display_name FROM customers c"
     " WHERE c.id IN (SELECT customer_id FROM cases WHERE status IN ('open','pending_customer'))"
     " AND c.id IN (SELECT customer_id FROM collection_accounts)"

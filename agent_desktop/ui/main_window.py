@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QApplication,
@@ -66,7 +66,9 @@ class MainWindow(QMainWindow):
         self.nav.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         for i, area in enumerate(AREAS):
             self.nav.addItem(area)
-            self.nav.item(i).setToolTip(f"{area} (Ctrl+{i + 1})")
+            item = self.nav.item(i)
+            item.setToolTip(f"{area} (Ctrl+{i + 1})")
+            item.setSizeHint(QSize(0, 40))
         self.nav.setFixedWidth(160)
         row.addWidget(self.nav)
         self.pages = QStackedWidget()

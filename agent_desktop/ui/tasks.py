@@ -25,6 +25,7 @@ class _Relay(QObject):
     """Lives on the UI thread; the worker emits, Qt queues the call back."""
 
     done = Signal(object, object)  # (result, exception)
+    op: Any = None
 
 
 class _Job(QRunnable):
@@ -107,6 +108,7 @@ class Op(Generic[T]):
     def run(self) -> None:
         relay = _Relay(self._parent)  # child of parent: dies with it, so no late callback
         relay.done.connect(self._finish)
+        relay.op = self  # keeps this Op alive until its answer arrives
         self._relay = relay
         Pools.in_flight += 1
         pool = Pools.writes() if self._write else Pools.reads()
@@ -115,6 +117,7 @@ class Op(Generic[T]):
     @Slot(object, object)
     def _finish(self, result: Any, exc: BaseException | None) -> None:
         Pools.in_flight -= 1
+        self._relay.op = None
         self._relay.deleteLater()
         if exc is None:
             if self._on_success is not None:

@@ -53,7 +53,7 @@ class EmptyState(QWidget):
         self.body.setObjectName("muted")
         self.body.setWordWrap(True)
         self.body.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.body.setMaximumWidth(560)
+        self.body.setFixedWidth(560)
         layout.addWidget(self.title)
         layout.addWidget(self.body, 0, Qt.AlignmentFlag.AlignHCenter)
         layout.addStretch(2)

@@ -30,7 +30,10 @@ class BillingChart(pg.PlotWidget):  # type: ignore[misc]
             ax.setPen(pg.mkPen(c["border"]))
             ax.setTextPen(pg.mkPen(c["muted"]))
         item.getAxis("left").setLabel("$", color=c["muted"])
-        self._legend = item.addLegend(offset=(10, 5), labelTextColor=c["muted"])
+        self._legend = item.addLegend(
+            offset=(-8, 2), labelTextColor=c["text"], colCount=3,
+            brush=pg.mkBrush(c["base"]), pen=pg.mkPen(c["border"]),
+        )
 
     def plot(self, months: Sequence[MonthPoint]) -> None:  # type: ignore[override]
         item = self.getPlotItem()
@@ -50,10 +53,11 @@ class BillingChart(pg.PlotWidget):  # type: ignore[misc]
         item.plot(xs, balance, pen=pg.mkPen(self._c["chart_balance"], width=2),
                   symbol="o", symbolSize=4, symbolBrush=self._c["chart_balance"],
                   name="Balance")
-        ticks = [(i, f"{_MONTHS[m.month - 1]}\n{m.year % 100:02d}" if m.month == 1 or i == 0
-                  else _MONTHS[m.month - 1]) for i, m in enumerate(months) if i % 2 == 0]
+        ticks = [(i, f"{_MONTHS[m.month - 1]} \u2019{m.year % 100:02d}"
+                  if m.month == 1 or i == 0 else _MONTHS[m.month - 1])
+                 for i, m in enumerate(months) if i % 2 == 0]
         item.getAxis("bottom").setTicks([ticks])
         item.setXRange(-0.8, n - 0.2, padding=0)
         low = min([0.0, *balance, *paid])
         high = max([1.0, *billed, *paid, *balance])
-        item.setYRange(low, high * 1.12, padding=0)
+        item.setYRange(low, high * 1.3, padding=0)

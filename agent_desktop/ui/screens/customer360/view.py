@@ -190,7 +190,7 @@ class Customer360View(QWidget):
             Column("Channel", lambda i: f"{i.channel.title()} \u00b7 {i.direction}"),
             Column("Queue", lambda i: i.queue.replace("_", " ").title()),
             Column("Agent", lambda i: i.agent_name or "\u2014"),
-            Column("Reason", lambda i: i.reason_code),
+            Column("Reason", lambda i: self._label(i.reason_code)),
             Column("Outcome", self._outcome),
             Column("Handle", lambda i: "" if i.abandoned else
                    _dur(i.talk_seconds + i.hold_seconds + i.acw_seconds), align_right=True),
@@ -236,11 +236,13 @@ class Customer360View(QWidget):
             return QColor(theme.colors(self._theme)["ok"])
         return None
 
-    @staticmethod
-    def _outcome(i: InteractionRow) -> str:
+    def _label(self, code: str) -> str:
+        return self.data.label(code) if self.data is not None else code
+
+    def _outcome(self, i: InteractionRow) -> str:
         if i.abandoned:
-            return "Abandoned"
-        parts = [i.wrap_up_code] if i.wrap_up_code else []
+            return "Abandoned in queue"
+        parts = [self._label(i.wrap_up_code)] if i.wrap_up_code else []
         parts.append("resolved" if i.resolved else "not resolved")
         return " \u00b7 ".join(parts)
 

@@ -50,7 +50,9 @@ class CustomersPage(QWidget):
         home = QWidget()
         hl = QVBoxLayout(home)
         hl.setContentsMargins(16, 16, 16, 16)
-        self.home_title = QLabel("Recent customers")
+        self.home_title = QLabel(
+            "Recent customers · Enter opens the selected one · Ctrl+K finds another"
+        )
         self.home_title.setObjectName("sectionTitle")
         hl.addWidget(self.home_title)
         self.recent_model = RowsModel([Column("Customer", lambda r: r.display_name)])
@@ -65,7 +67,7 @@ class CustomersPage(QWidget):
             "Press Ctrl+K and type the caller's phone number, account number, name, email "
             "or street. Customers you open stay in tabs here; Ctrl+W closes one.",
         )
-        hl.addWidget(self.empty, 2)
+        hl.addWidget(self.empty, 1)
         self.tabs.addTab(home, "Recent")
         self.tabs.tabBar().setTabButton(0, self.tabs.tabBar().ButtonPosition.RightSide, None)
         self._load_recent()
@@ -81,8 +83,12 @@ class CustomersPage(QWidget):
         except (TypeError, ValueError):
             items = []
         self.recent_model.set_rows(items)
-        self.recent.setVisible(bool(items))
-        self.home_title.setVisible(bool(items))
+        self._show_recent(bool(items))
+
+    def _show_recent(self, any_recent: bool) -> None:
+        self.recent.setVisible(any_recent)
+        self.home_title.setVisible(any_recent)
+        self.empty.setVisible(not any_recent)
 
     def _remember(self, customer_id: str, name: str) -> None:
         items = [r for r in (self.recent_model.row(i) for i in
@@ -91,8 +97,7 @@ class CustomersPage(QWidget):
         items = [Recent(customer_id, name), *items][:limit]
         QSettings().setValue("customers/recent", json.dumps([r.__dict__ for r in items]))
         self.recent_model.set_rows(items)
-        self.recent.setVisible(True)
-        self.home_title.setVisible(True)
+        self._show_recent(True)
 
     # --- tabs --------------------------------------------------------------------------
     def open_customer(self, customer_id: str, display_name: str) -> None:
