@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from agent_desktop.storage.demo_data import generate  # noqa: E402
+from agent_desktop.storage.demo_data import generate
 
 
 def main() -> None:

@@ -32,19 +32,17 @@ import math
 import multiprocessing
 import os
 import random
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 from zoneinfo import ZoneInfo
 
 from agent_desktop.domain.lookup import make_account_number, normalize_name, normalize_street
@@ -1103,9 +1101,7 @@ class _ChunkBuilder:
         w = self.w
         states = [(s, _GEO[s][0]) for s in _GEO if s in w.state_region]
         self.state_picker = _Picker(states)
-        self.all_cities = [
-            (s, city) for s, _ in states for city in _GEO[s][2]
-        ]
+        self.all_cities = [(s, city) for s, _ in states for city in _GEO[s][2]]
         self.exchanges = [
             n for n in range(201, 1000) if n % 100 != 11 and n not in (555, 950, 958, 959, 976)
         ]
@@ -1221,7 +1217,7 @@ class _ChunkBuilder:
         self._ledger_credits: list[tuple[int, int]] = []
         self._adj_posted: list[tuple[int, int]] = []
         self._partial: tuple[str, int, int] | None = None
-        self._line_refs = []
+        self._line_refs: list[tuple[int, str, int, str]] = []
         self._dpd = self._past_due = 0
         cid = ids.new()
         business = rng.random() < 0.07
@@ -1286,7 +1282,9 @@ class _ChunkBuilder:
         c.zone = override or zone
         c.state = state
         c.region = self.w.state_region[state]
-        number = int(100 + rng.random() * 9800) if rng.random() < 0.9 else int(1 + rng.random() * 99)
+        number = (
+            int(100 + rng.random() * 9800) if rng.random() < 0.9 else int(1 + rng.random() * 99)
+        )
         street = _STREETS[int(rng.random() * len(_STREETS))]
         direction = f"{_DIRECTIONS[int(rng.random() * 4)]} " if rng.random() < 0.12 else ""
         line1 = f"{number} {direction}{street} {self.suffix_picker.pick(rng)}"
@@ -1342,7 +1340,9 @@ class _ChunkBuilder:
         line_type = "mobile" if r < 0.72 else "landline" if r < 0.92 else "voip"
         if c.business and line_type == "mobile" and rng.random() < 0.6:
             line_type = "landline"
-        kinds = [(line_type, "work" if c.business else "mobile" if line_type == "mobile" else "home")]
+        kinds = [
+            (line_type, "work" if c.business else "mobile" if line_type == "mobile" else "home")
+        ]
         if rng.random() < 0.36:
             second = "mobile" if line_type != "mobile" or rng.random() < 0.4 else "landline"
             kinds.append((second, "mobile" if second == "mobile" else "work"))
@@ -1404,7 +1404,12 @@ class _ChunkBuilder:
             last4 = f"{int(rng.random() * 10000):04d}"
             if kind == "card":
                 expiry = a_month + int(rng.random() * 64) - 4
-                brand, exp_m, exp_y, bank = str(self.brand_picker.pick(rng)), expiry % 12 + 1, expiry // 12, ""
+                brand, exp_m, exp_y, bank = (
+                    str(self.brand_picker.pick(rng)),
+                    expiry % 12 + 1,
+                    expiry // 12,
+                    "",
+                )
             else:
                 brand, exp_m, exp_y = "", None, None
                 bank = _BANKS[int(rng.random() * len(_BANKS))]
@@ -1479,7 +1484,11 @@ class _ChunkBuilder:
                 base = self._pick_tier(tiers, c.business)
                 qty = 1
                 if family == "mobile":
-                    qty = int(2 + rng.random() * 7) if c.business else (1, 1, 2, 2, 3, 4)[int(rng.random() * 6)]
+                    qty = (
+                        int(2 + rng.random() * 7)
+                        if c.business
+                        else (1, 1, 2, 2, 3, 4)[int(rng.random() * 6)]
+                    )
                 elif family == "phone" and c.business:
                     qty = int(2 + rng.random() * 5)
                 add(base.sku, qty)
@@ -1487,12 +1496,17 @@ class _ChunkBuilder:
             if owned:
                 for p in products.values():
                     if (
-                        p.family == family and p.tier is None and p.sold_in(region)
-                        and p.sku not in chosen and all(r in chosen for r in p.requires)
+                        p.family == family
+                        and p.tier is None
+                        and p.sold_in(region)
+                        and p.sku not in chosen
+                        and all(r in chosen for r in p.requires)
                         and (p.kind == "recurring" or (p.kind == "usage" and p.price == 0))
                         and rng.random() < (0.18 if p.kind == "recurring" else 0.1)
                     ):
-                        lines = chosen.get(next((s for s in chosen if products[s].family == family), ""), 1)
+                        lines = chosen.get(
+                            next((s for s in chosen if products[s].family == family), ""), 1
+                        )
                         add(p.sku, lines if family == "mobile" else 1)
         if not chosen:
             tiers = self._tiers("internet", region) or self._tiers(self.families[0], region)
@@ -1505,8 +1519,11 @@ class _ChunkBuilder:
                 add(sku, 1 if family == "internet" else (1, 1, 2, 2, 3)[int(rng.random() * 5)])
         for p in products.values():
             if (
-                p.family == "equipment" and p.kind == "recurring" and p.sku not in chosen
-                and p.sku not in ("EQ-GW", "EQ-TVBOX") and p.sold_in(region)
+                p.family == "equipment"
+                and p.kind == "recurring"
+                and p.sku not in chosen
+                and p.sku not in ("EQ-GW", "EQ-TVBOX")
+                and p.sold_in(region)
                 and rng.random() < 0.05
             ):
                 add(p.sku)
@@ -1532,7 +1549,9 @@ class _ChunkBuilder:
             elif r < 0.13:
                 self._later_family(c, svcs, window_lo, window_hi)
             elif r < 0.19:
-                addons = [s for s in svcs if s.product.tier is None and s.product.family != "equipment"]
+                addons = [
+                    s for s in svcs if s.product.tier is None and s.product.family != "equipment"
+                ]
                 if addons:
                     s = addons[int(rng.random() * len(addons))]
                     s.end = window_lo + int(rng.random() * (window_hi - window_lo))
@@ -1615,9 +1634,11 @@ class _ChunkBuilder:
         product = self._pick_tier(self._tiers(family, c.region), c.business)
         placed = a - int(rng.random() * 9)
         install = placed + 3 + int(rng.random() * 10)
-        status = "captured" if placed >= a - 1 else (
-            "submitted", "approved", "provisioning", "shipped"
-        )[int(rng.random() * 4)]
+        status = (
+            "captured"
+            if placed >= a - 1
+            else ("submitted", "approved", "provisioning", "shipped")[int(rng.random() * 4)]
+        )
         added = []
         for sku in (*product.requires, product.sku):
             p = self.w.products.get(sku)
@@ -1722,9 +1743,17 @@ class _ChunkBuilder:
         for s in billed:
             p = s.product
             if p.kind == "recurring" or (p.kind == "usage" and p.price > 0):
-                name = p.name if s.qty == 1 else f"{p.name} ({s.qty} lines)" if p.family == "mobile" else p.name
+                name = (
+                    p.name
+                    if s.qty == 1
+                    else f"{p.name} ({s.qty} lines)"
+                    if p.family == "mobile"
+                    else p.name
+                )
                 if p.period in (None, "monthly"):
-                    out.append([s.start, s.end, s.id, p.sku, "recurring", name, s.qty, p.price * s.qty])
+                    out.append(
+                        [s.start, s.end, s.id, p.sku, "recurring", name, s.qty, p.price * s.qty]
+                    )
                 else:
                     every = 3 if p.period == "quarterly" else 12
                     m, d = _month_index(s.start)
@@ -1736,13 +1765,35 @@ class _ChunkBuilder:
                             break
                         if day >= first_bill:
                             text = f"{name} ({p.period})"
-                            out.append([day, day + 1, s.id, p.sku, "recurring", text, s.qty, p.price * s.qty])
+                            out.append(
+                                [
+                                    day,
+                                    day + 1,
+                                    s.id,
+                                    p.sku,
+                                    "recurring",
+                                    text,
+                                    s.qty,
+                                    p.price * s.qty,
+                                ]
+                            )
                         m += every
             if p.kind == "usage" and usage is None and p.usage_price > 0:
                 usage = [s.start, s.end, s.id, p.sku, "usage", f"{p.name}: usage", p]
             if s.discount:
                 promo_end = min(s.end, s.promo_end or _FOREVER)
-                out.append([s.start, promo_end, s.id, None, "discount", f"Promotion {s.promo}", 1, -s.discount])
+                out.append(
+                    [
+                        s.start,
+                        promo_end,
+                        s.id,
+                        None,
+                        "discount",
+                        f"Promotion {s.promo}",
+                        1,
+                        -s.discount,
+                    ]
+                )
         bundle = c.bundle
         if bundle is not None:
             parts = [s for s in billed if s.bundle == bundle[0]]
@@ -1790,7 +1841,7 @@ class _ChunkBuilder:
 
     def _bills(self, c: _Cust, svcs: list[_Svc]) -> list[tuple[str, int, int, int]]:
         """Invoices, adjustments and payments; returns the bills (id, issued, due, total)."""
-        rng, a, ids = self.rng, self.a, self.ids
+        rng, ids = self.rng, self.ids
         region = self.w.regions[c.region]
         bill_day = 1 + int(rng.random() * 28)
         m0, d0 = _month_index(c.since)
@@ -1855,7 +1906,7 @@ class _ChunkBuilder:
             bills.append((inv_id, p, p + _DUE_DAYS, total))
             # Remember where each recurring line of this bill is, for adjustments.
             if len(bills) == 1:
-                self._line_refs: list[tuple[int, str, int, str]] = []
+                self._line_refs = []
             for kk, t in enumerate(templates):
                 if t[4] == "recurring" and t[0] <= p < t[1]:
                     self._line_refs.append((len(bills) - 1, _line_id(lseq, kk, lrnd), t[7], t[5]))
@@ -1918,9 +1969,7 @@ class _ChunkBuilder:
         adj_id = self.ids.new()
         case_id = None
         if status != "posted" or decided_by is not None:
-            case_id = self._approval_case(
-                c, amount, memo, epoch, status, decided_by, decided_epoch
-            )
+            case_id = self._approval_case(c, amount, memo, epoch, status, decided_by, decided_epoch)
         self.rows["adjustments"].append(
             (
                 adj_id, c.id, inv_id, line_id, case_id, direction, amount, _USD, code, memo,
@@ -2083,7 +2132,9 @@ class _ChunkBuilder:
         dpd, past_due = self._age(bills)
         self._dpd, self._past_due = dpd, past_due
         if dpd > 0:
-            bucket = "1-30" if dpd <= 30 else "31-60" if dpd <= 60 else "61-90" if dpd <= 90 else "90+"
+            bucket = (
+                "1-30" if dpd <= 30 else "31-60" if dpd <= 60 else "61-90" if dpd <= 90 else "90+"
+            )
             self.aging[bucket] += 1
         base = {"autopay": 8, "ontime": 18, "late": 38}.get(c.behavior, 60)
         risk = base + int(rng.random() * 22) + min(30, dpd // 4)
@@ -2113,7 +2164,15 @@ class _ChunkBuilder:
             )  # fmt: skip
         for epoch, queue, reason, wrap, agent, iid in self._pending_contacts:
             self._interaction(
-                c, epoch, "call", "inbound", queue, reason, wrap, agent=agent, iid=iid,
+                c,
+                epoch,
+                "call",
+                "inbound",
+                queue,
+                reason,
+                wrap,
+                agent=agent,
+                iid=iid,
                 abandon_ok=False,
             )
         # Everyday contacts: about four or five over two years, more for troubled accounts.
@@ -2140,12 +2199,14 @@ class _ChunkBuilder:
         r = rng.random()
         channel = "call" if r < 0.8 else "chat" if r < 0.94 else "email"
         day = self._day(lo, hi - 1 if hi - 1 > lo else hi)
-        hours = _CALL_HOURS if channel == "call" else _CHAT_HOURS if channel == "chat" else _EMAIL_HOURS
+        hours = (
+            _CALL_HOURS if channel == "call" else _CHAT_HOURS if channel == "chat" else _EMAIL_HOURS
+        )
         epoch = self._local_time(c, day, hours)
         wrap = str(self.wrap_pickers[category].pick(rng))
         repeats = 0
         while True:
-            iid, resolved, abandoned = self._interaction(
+            _iid, resolved, abandoned = self._interaction(
                 c, epoch, channel, "inbound", queue, reason, wrap
             )
             # Unresolved problems come back: the same customer and reason within days
@@ -2199,7 +2260,9 @@ class _ChunkBuilder:
             r = rng.random()
             if channel == "call" and abandon_ok and r < 0.055:
                 abandoned = True
-                wait = int(1 + rng.random() * 5) if rng.random() < 0.4 else int(5 + rng.random() * 290)
+                wait = (
+                    int(1 + rng.random() * 5) if rng.random() < 0.4 else int(5 + rng.random() * 290)
+                )
             elif r < 0.72:
                 wait = int(rng.expovariate(1 / 11))
             elif r < 0.93:
@@ -2238,11 +2301,17 @@ class _ChunkBuilder:
         if survey and not abandoned and channel != "email" and direction == "inbound":
             r = rng.random()
             if r < 0.2:
-                csat = (5, 5, 5, 5, 5, 4, 4, 4, 3, 2, 1)[int(rng.random() * 11)] if resolved else (
-                    5, 4, 4, 3, 3, 2, 2, 1, 1, 1)[int(rng.random() * 10)]
+                csat = (
+                    (5, 5, 5, 5, 5, 4, 4, 4, 3, 2, 1)[int(rng.random() * 11)]
+                    if resolved
+                    else (5, 4, 4, 3, 3, 2, 2, 1, 1, 1)[int(rng.random() * 10)]
+                )
             if rng.random() < 0.15:
-                nps = (10, 10, 9, 9, 9, 8, 8, 7, 6, 4, 2)[int(rng.random() * 11)] if resolved else (
-                    10, 9, 8, 7, 6, 5, 4, 3, 2, 0)[int(rng.random() * 10)]
+                nps = (
+                    (10, 10, 9, 9, 9, 8, 8, 7, 6, 4, 2)[int(rng.random() * 11)]
+                    if resolved
+                    else (10, 9, 8, 7, 6, 5, 4, 3, 2, 0)[int(rng.random() * 10)]
+                )
         if summary is None:
             parts = [self.reason_label.get(reason, "")]
             if wrap:
@@ -2264,8 +2333,11 @@ class _ChunkBuilder:
             )
         )  # fmt: skip
         if not abandoned and agent is not None:
-            if direction == "inbound" and queue in ("billing", "sales", "retention", "general") \
-                    and rng.random() < 0.12:
+            if (
+                direction == "inbound"
+                and queue in ("billing", "sales", "retention", "general")
+                and rng.random() < 0.12
+            ):
                 self._offer(c, iid, agent, answered or epoch)
             if rng.random() < 0.07:
                 self._note(c, ended + acw, agent, self.reason_category.get(reason, "general"), iid)
@@ -2322,7 +2394,8 @@ class _ChunkBuilder:
                     channel, dest = "email", c.email
                 if dest:
                     self._attempt(c, ca_id, epoch, channel, dest or "", "sent", False, False,
-                                  None, None, "Reminder with a self-service payment link.")  # fmt: skip
+                                  None, None,
+                                  "Reminder with a self-service payment link.")  # fmt: skip
                 attempts += 1
                 day += 4 + int(rng.random() * 4)
                 continue
@@ -2333,23 +2406,36 @@ class _ChunkBuilder:
                 if outcome == "conversation":
                     outcome = str(_CONVERSATION_OUTCOMES.pick(rng))
             conversation = outcome not in (
-                "no_answer", "voicemail", "busy", "not_connected", "wrong_number"
+                "no_answer",
+                "voicemail",
+                "busy",
+                "not_connected",
+                "wrong_number",
             )
             connected = outcome not in ("busy", "not_connected")
             iid = None
             if connected:
                 wrap = {
                     "promise_to_pay": "PROMISE-TO-PAY", "payment_arrangement": "ARRANGEMENT-SET",
-                    "wrong_number": "CALLER-NOT-VERIFIED", "callback_requested": "CALLBACK-SCHEDULED",
+                    "wrong_number": "CALLER-NOT-VERIFIED",
+                    "callback_requested": "CALLBACK-SCHEDULED",
                 }.get(outcome, "INFO-PROVIDED")  # fmt: skip
                 talk = (
                     _lognormal(rng, 260, 0.5) if conversation
                     else int(20 + rng.random() * 30) if outcome != "no_answer" else 0
                 )  # fmt: skip
                 iid, _, _ = self._interaction(
-                    c, epoch, "call", "outbound", "collections", self._reason("COLL-PAST-DUE"),
-                    self._wrap(wrap, "collections"), agent=agent, talk_seconds=talk,
-                    survey=False, summary=f"Collections call: {outcome.replace('_', ' ')}.",
+                    c,
+                    epoch,
+                    "call",
+                    "outbound",
+                    "collections",
+                    self._reason("COLL-PAST-DUE"),
+                    self._wrap(wrap, "collections"),
+                    agent=agent,
+                    talk_seconds=talk,
+                    survey=False,
+                    summary=f"Collections call: {outcome.replace('_', ' ')}.",
                 )
             note = ""
             if outcome == "promise_to_pay":
@@ -2358,8 +2444,11 @@ class _ChunkBuilder:
                     self._promise(c, ca_id, amount, pay_day, "kept", agent, iid, pid, epoch)
                     partial, forced_day = None, None
                 else:
-                    amount = self._past_due if rng.random() < 0.6 else 500 * max(
-                        1, int(self._past_due * (0.3 + rng.random() * 0.4) / 500))
+                    amount = (
+                        self._past_due
+                        if rng.random() < 0.6
+                        else 500 * max(1, int(self._past_due * (0.3 + rng.random() * 0.4) / 500))
+                    )
                     promised = day + 2 + int(rng.random() * 12)
                     self._promise(c, ca_id, amount, promised, "open" if promised >= a else "broken",
                                   agent, iid, None, epoch)  # fmt: skip
@@ -2391,8 +2480,18 @@ class _ChunkBuilder:
             self._collections_restriction(c, last_conversation, disputed)
 
     def _attempt(
-        self, c: _Cust, ca_id: str, epoch: int, channel: str, dest: str, outcome: str,
-        connected: bool, conversation: bool, agent: _Agent | None, iid: str | None, note: str,
+        self,
+        c: _Cust,
+        ca_id: str,
+        epoch: int,
+        channel: str,
+        dest: str,
+        outcome: str,
+        connected: bool,
+        conversation: bool,
+        agent: _Agent | None,
+        iid: str | None,
+        note: str,
     ) -> None:
         stamp = _ts(epoch, int(self.rng.random() * 1e6))
         self.rows["contact_attempts"].append(
@@ -2403,8 +2502,16 @@ class _ChunkBuilder:
         )  # fmt: skip
 
     def _promise(
-        self, c: _Cust, ca_id: str, amount: int, promised: int, status: str, agent: _Agent,
-        iid: str | None, payment_id: str | None, epoch: int,
+        self,
+        c: _Cust,
+        ca_id: str,
+        amount: int,
+        promised: int,
+        status: str,
+        agent: _Agent,
+        iid: str | None,
+        payment_id: str | None,
+        epoch: int,
     ) -> None:
         created = _ts(epoch + 300, int(self.rng.random() * 1e6))
         updated = created if status == "open" else _ts(_day_epoch(promised + 1) + 7200)
@@ -2467,7 +2574,11 @@ class _ChunkBuilder:
             ("cease_communication", 10), ("attorney", 10), ("do_not_call", 9), ("no_text", 12),
         )  # fmt: skip
         kind = str(_Picker(kinds).pick(rng))
-        epoch = last_conversation + 600 if last_conversation else _day_epoch(a - 1 - int(rng.random() * 20)) + 50000
+        epoch = (
+            last_conversation + 600
+            if last_conversation
+            else _day_epoch(a - 1 - int(rng.random() * 20)) + 50000
+        )
         phone = c.phones[-1][0] if c.phones else ""
         detail: dict[str, Any] = {}
         source = "agent"
@@ -2506,14 +2617,16 @@ class _ChunkBuilder:
 
     # -- cases ------------------------------------------------------------------------------
 
-    _CASE_TYPES = _Picker([("trouble_ticket", 38), ("inquiry", 26), ("dispute", 16), ("complaint", 12)])
+    _CASE_TYPES = _Picker(
+        [("trouble_ticket", 38), ("inquiry", 26), ("dispute", 16), ("complaint", 12)]
+    )
     _PRIORITIES = _Picker([("low", 15), ("normal", 58), ("high", 22), ("urgent", 5)])
-    _QUEUE_FOR_CASE = {
+    _QUEUE_FOR_CASE: ClassVar[dict[str, str]] = {
         "technical": "tech_support", "billing": "billing", "payment": "billing",
         "order": "sales", "equipment": "tech_support", "moving": "sales", "general": "general",
         "account": "general", "collections": "collections",
     }  # fmt: skip
-    _CASE_REASON = {
+    _CASE_REASON: ClassVar[dict[str, str]] = {
         "TECH-INTERNET": "TECH-NO-INTERNET", "TECH-TV": "TECH-TV", "TECH-PHONE": "TECH-PHONE",
         "TECH-MOBILE": "TECH-MOBILE", "TECH-SECURITY": "TECH-SECURITY",
         "BILLING-INQUIRY": "BILL-QUESTION", "BILLING-DISPUTE": "BILL-DISPUTE",
@@ -2521,7 +2634,7 @@ class _ChunkBuilder:
         "EQUIPMENT-RETURN": "EQUIP-RETURN", "MOVE": "MOVE-TRANSFER", "COMPLAINT": "COMPLAINT",
         "PRIVACY-REQUEST": "ACCOUNT-PRIVACY", "COLLECTIONS-DISPUTE": "COLL-DISPUTE-DEBT",
     }  # fmt: skip
-    _ARTICLE_PRODUCT = {
+    _ARTICLE_PRODUCT: ClassVar[dict[str, str | None]] = {
         "technical": None, "billing": "billing", "payment": "billing", "order": "general",
         "equipment": "equipment", "moving": "account", "general": "general",
         "account": "account", "collections": "billing",
@@ -2591,6 +2704,7 @@ class _ChunkBuilder:
             agent=opener, abandon_ok=False,
         )  # fmt: skip
         age = a - day
+        states: tuple[tuple[str, int], ...]
         if age <= 3:
             states = (("new", 30), ("open", 40), ("pending_customer", 10), ("pending_internal", 15),
                       ("resolved", 5))  # fmt: skip
@@ -2602,9 +2716,19 @@ class _ChunkBuilder:
         final = str(_Picker(states).pick(rng))
         assignee = self._agent(queue, c.zone) if final != "new" and rng.random() < 0.85 else None
         case_id = self._case_rows(
-            c, "trouble_ticket" if ctype == "trouble_ticket" else ctype, final, priority,
-            subject.format(**fill), description.format(**fill), code,
-            product.sku if product else None, queue, skill, opener, assignee, opened,
+            c,
+            "trouble_ticket" if ctype == "trouble_ticket" else ctype,
+            final,
+            priority,
+            subject.format(**fill),
+            description.format(**fill),
+            code,
+            product.sku if product else None,
+            queue,
+            skill,
+            opener,
+            assignee,
+            opened,
             invoice_id=invoice_id,
         )
         if rng.random() < 0.3:
@@ -2621,10 +2745,24 @@ class _ChunkBuilder:
             self._note(c, opened + 600, opener, category, iid, case_id)
 
     def _case_rows(
-        self, c: _Cust, ctype: str, final: str, priority: str, subject: str, description: str,
-        code: str, sku: str | None, queue: str, skill: str, opener: _Agent,
-        assignee: _Agent | None, opened: int, *, invoice_id: str | None = None,
-        decided_at: int | None = None, decision: str = "",
+        self,
+        c: _Cust,
+        ctype: str,
+        final: str,
+        priority: str,
+        subject: str,
+        description: str,
+        code: str,
+        sku: str | None,
+        queue: str,
+        skill: str,
+        opener: _Agent,
+        assignee: _Agent | None,
+        opened: int,
+        *,
+        invoice_id: str | None = None,
+        decided_at: int | None = None,
+        decision: str = "",
     ) -> str:
         """The case row and its events along new -> open -> pending -> resolved -> closed."""
         rng = self.rng
@@ -2649,7 +2787,9 @@ class _ChunkBuilder:
             else:
                 gaps.append(3600 + rng.expovariate(1 / 86400))
         if decided_at is not None and "resolved" in path:
-            gaps[path.index("resolved") - 1] = max(60, decided_at - opened - sum(gaps[: path.index("resolved") - 1]))
+            gaps[path.index("resolved") - 1] = max(
+                60, decided_at - opened - sum(gaps[: path.index("resolved") - 1])
+            )
         total = sum(gaps)
         if opened + total > now:
             scale = max(0.0, (now - opened) / total) if total else 0.0
@@ -2681,7 +2821,8 @@ class _ChunkBuilder:
                 paused += at - times[i - 1]
             actor = assignee or opener
             events.append((at, "status_changed", "customer" if step == "resolved" else "internal",
-                           body, {"status": path[i - 1]}, {"status": step}, 0, actor.id))  # fmt: skip
+                           body, {"status": path[i - 1]}, {"status": step}, 0,
+                           actor.id))  # fmt: skip
         for _ in range(int(rng.random() * 3)):
             at = opened + int(rng.random() * max(60, times[-1] - opened))
             author = assignee or opener
@@ -2708,10 +2849,20 @@ class _ChunkBuilder:
         return case_id
 
     def _approval_case(
-        self, c: _Cust, amount: int, memo: str, epoch: int, status: str,
-        decided_by: str | None, decided_at: int | None,
+        self,
+        c: _Cust,
+        amount: int,
+        memo: str,
+        epoch: int,
+        status: str,
+        decided_by: str | None,
+        decided_at: int | None,
     ) -> str:
-        code = "ADJUSTMENT-APPROVAL" if "ADJUSTMENT-APPROVAL" in self.case_cats else sorted(self.case_cats)[0]
+        code = (
+            "ADJUSTMENT-APPROVAL"
+            if "ADJUSTMENT-APPROVAL" in self.case_cats
+            else sorted(self.case_cats)[0]
+        )
         approver = next((a for a in self.w.agents if a.id == decided_by), None)
         requester = self._agent("billing", c.zone)
         if status == "pending_approval":
@@ -2719,11 +2870,25 @@ class _ChunkBuilder:
             decision = ""
         else:
             final = "closed"
-            decision = "Approved." if status == "posted" else "Rejected: not supported by the history."
+            decision = (
+                "Approved." if status == "posted" else "Rejected: not supported by the history."
+            )
         return self._case_rows(
-            c, "approval_request", final, "normal", f"Approve a credit of ${amount / 100:,.2f}",
-            memo, code, None, "approvals", "approvals", requester, approver, epoch + 120,
-            decided_at=decided_at, decision=decision,
+            c,
+            "approval_request",
+            final,
+            "normal",
+            f"Approve a credit of ${amount / 100:,.2f}",
+            memo,
+            code,
+            None,
+            "approvals",
+            "approvals",
+            requester,
+            approver,
+            epoch + 120,
+            decided_at=decided_at,
+            decision=decision,
         )
 
     # -- orders, offers, notes -----------------------------------------------------------
@@ -2740,9 +2905,15 @@ class _ChunkBuilder:
         iid: str | None = None
         if status != "draft":
             iid, _, _ = self._interaction(
-                c, epoch - 420, "call", "inbound", "sales",
+                c,
+                epoch - 420,
+                "call",
+                "inbound",
+                "sales",
                 self._reason("ORDER-UPGRADE" if removed else "ORDER-NEW"),
-                self._wrap("ORDER-PLACED", "order"), agent=agent, abandon_ok=False,
+                self._wrap("ORDER-PLACED", "order"),
+                agent=agent,
+                abandon_ok=False,
             )
         created = _ts(epoch, int(rng.random() * 1e6))
         monthly = one_time = 0
@@ -2801,16 +2972,26 @@ class _ChunkBuilder:
         offer: tuple[str, str, str] | None = None
         if "internet" in c.families and internet and rng.random() < 0.6:
             top = internet[-1]
-            offer = (top.sku, "upsell", f"Faster internet is available at your address: "
-                     f"{top.name} for ${top.price / 100:,.2f} a month.")
+            offer = (
+                top.sku,
+                "upsell",
+                f"Faster internet is available at your address: "
+                f"{top.name} for ${top.price / 100:,.2f} a month.",
+            )
         else:
-            missing = [f for f in ("tv", "mobile", "security", "phone")
-                       if f not in c.families and self._tiers(f, c.region)]
+            missing = [
+                f
+                for f in ("tv", "mobile", "security", "phone")
+                if f not in c.families and self._tiers(f, c.region)
+            ]
             if missing:
                 family = missing[int(rng.random() * len(missing))]
                 p = self._tiers(family, c.region)[0]
-                offer = (p.sku, "cross_sell", f"Add {p.name} to your account for "
-                         f"${p.price / 100:,.2f} a month.")
+                offer = (
+                    p.sku,
+                    "cross_sell",
+                    f"Add {p.name} to your account for ${p.price / 100:,.2f} a month.",
+                )
         if offer is None:
             return
         r = rng.random()
@@ -2823,7 +3004,12 @@ class _ChunkBuilder:
         )  # fmt: skip
 
     def _note(
-        self, c: _Cust, epoch: int, agent: _Agent, category: str, iid: str | None,
+        self,
+        c: _Cust,
+        epoch: int,
+        agent: _Agent,
+        category: str,
+        iid: str | None,
         case_id: str | None = None,
     ) -> None:
         texts = _NOTE_TEXT.get(category) or _NOTE_TEXT["general"]
@@ -2993,8 +3179,10 @@ def generate(
 
     m, _ = _month_index(as_of.toordinal())
     writer = _Writer(conn, _ds(_month_day(m - itemized_months, 1)))
-    chunks = [(n, n * CHUNK, min(CHUNK, customers - n * CHUNK))
-              for n in range((customers + CHUNK - 1) // CHUNK)]
+    chunks = [
+        (n, n * CHUNK, min(CHUNK, customers - n * CHUNK))
+        for n in range((customers + CHUNK - 1) // CHUNK)
+    ]
     aging = {"1-30": 0, "31-60": 0, "61-90": 0, "90+": 0}
     t = time.perf_counter()
 
@@ -3039,17 +3227,26 @@ def generate(
     )
     conn.executemany(
         "INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
-        [("store_kind", "demo"), ("demo_seed", str(seed)), ("demo_as_of", as_of.isoformat()),
-         ("demo_customers", str(customers))],
+        [
+            ("store_kind", "demo"),
+            ("demo_seed", str(seed)),
+            ("demo_as_of", as_of.isoformat()),
+            ("demo_customers", str(customers)),
+        ],
     )
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
     stages["indexes"] = time.perf_counter() - t
-    tables = [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
-        " AND name <> 'alembic_version' ORDER BY name")]
-    counts = {name: int(conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0])
-              for name in tables}
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+            " AND name <> 'alembic_version' ORDER BY name"
+        )
+    ]
+    counts = {
+        name: int(conn.execute(f"SELECT count(*) FROM {name}").fetchone()[0]) for name in tables
+    }
     conn.execute("PRAGMA journal_mode = WAL")
     conn.close()
     if overwrite:
@@ -3057,7 +3254,13 @@ def generate(
     os.replace(partial, out)
     report_progress("done", 1.0)
     return GenerationReport(
-        path=out, customers=customers, seed=seed, as_of=as_of, counts=counts,
-        seconds=time.perf_counter() - started, stage_seconds=stages,
-        file_bytes=out.stat().st_size, past_due_customers=aging,
+        path=out,
+        customers=customers,
+        seed=seed,
+        as_of=as_of,
+        counts=counts,
+        seconds=time.perf_counter() - started,
+        stage_seconds=stages,
+        file_bytes=out.stat().st_size,
+        past_due_customers=aging,
     )
