@@ -152,7 +152,7 @@ class MainWindow(QMainWindow):
         self.search_box.clearFocus()
         view = self.customers.current_view()
         if view is not None:
-            view.setFocus()
+            view.ledger.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self).exec()
