@@ -179,3 +179,15 @@ def test_a_stale_answer_never_overwrites_a_newer_one(qtbot: QtBot) -> None:
         release_first.set()
     runner.close()
     assert answers == ["fast"]
+
+
+def test_enter_pressed_before_the_results_arrive_still_opens_the_caller(
+        qtbot: QtBot, window: MainWindow, store: Store) -> None:
+    customer_id, _name, e164 = _customer_with_phone(store)
+    qtbot.keyClick(window, Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(window.search_box, e164[2:])  # a fast typist: digits, then Enter
+    with qtbot.waitSignal(window.customers.customer_shown, timeout=10000):
+        qtbot.keyClick(window.search_box, Qt.Key.Key_Return)
+    view = window.customers.current_view()
+    assert view is not None and view.data is not None
+    assert view.data.customer_id == customer_id

@@ -111,8 +111,11 @@ class CustomerFinder(QObject):
         box.textEdited.connect(self._on_edit)
         box.returnPressed.connect(self._open_selected)
         box.installEventFilter(self)
+        self._answered = ""  # the text the results on screen answer
+        self._pending_open = False
 
     def _on_edit(self, text: str) -> None:
+        self._pending_open = False
         if not text.strip():
             self._timer.stop()
             self._runner.request("")  # supersedes anything in flight
@@ -130,11 +133,15 @@ class CustomerFinder(QObject):
     def _on_answer(self, _number: int, result: SearchResult) -> None:
         if result.text != self.box.text().strip() or not result.text:
             return  # the box changed since: a newer answer is on its way
+        self._answered = result.text
         self.popup.show_result(result)
         self.place_popup()
         self.popup.show()
         self.popup.raise_()
         self.searched.emit(result)
+        if self._pending_open:
+            self._pending_open = False
+            self._open_selected()
 
     def _on_failure(self, _number: int, exc: BaseException) -> None:
         self.popup.model.set_rows([])
@@ -158,8 +165,8 @@ class CustomerFinder(QObject):
         self.popup.setGeometry(top_left.x(), top_left.y() + 4, width, height)
 
     def _open_selected(self) -> None:
-        if self._timer.isActive() or (self._runner.latest and not self.popup.isVisible()):
-            # Enter pressed before the pause ran out: search now, open when it answers.
+        if self._timer.isActive() or self._answered != self.box.text().strip():
+            # Enter came before the answer for what is typed: search now, open on answer.
             self._timer.stop()
             self._pending_open = True
             self._start_search()
