@@ -34,7 +34,7 @@ package: install
 	$(BIN)/pyinstaller --noconfirm --clean build.spec
 
 screenshots: install
-	QT_QPA_PLATFORM=offscreen AGENT_DESKTOP_HOME=$(CURDIR)/build/screenshot-home \
+	QT_QPA_PLATFORM=offscreen AGENT_DESKTOP_HOME=$(CURDIR)/.cache/screenshot-home \
 		$(BIN)/agent-desktop --demo --screenshot docs/screenshots
 
 clean:

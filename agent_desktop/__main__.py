@@ -16,8 +16,14 @@ DEMO_SEED = 42
 DEMO_USER = "agent"
 
 
+_shown: dict[str, int] = {}
+
+
 def _progress(stage: str, fraction: float) -> None:
-    print(f"\r  {stage:<28} {fraction * 100:5.1f}%", end="", file=sys.stderr, flush=True)
+    step = int(fraction * 10)
+    if _shown.get(stage) != step:
+        _shown[stage] = step
+        print(f"  {stage:<10} {fraction * 100:5.1f}%", file=sys.stderr, flush=True)
 
 
 def make_demo_store(out: Path, customers: int, seed: int, as_of: date | None = None,
@@ -28,7 +34,7 @@ def make_demo_store(out: Path, customers: int, seed: int, as_of: date | None = N
     print(f"Creating a demo store with {customers:,} customers at {out} ...", file=sys.stderr)
     report = generate(out, customers, seed, as_of=as_of, progress=_progress,
                       overwrite=overwrite)
-    print(f"\nDone in {time.perf_counter() - started:.1f} s: {report}", file=sys.stderr)
+    print(f"Done in {time.perf_counter() - started:.1f} s.\n{report.summary()}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:

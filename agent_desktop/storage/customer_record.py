@@ -390,31 +390,25 @@ def find_agent(store: Store, username: str) -> AgentRow | None:
     return AgentRow(*row) if row else None
 
 
-_SHOWCASE = (
-    # Past due now (its last three bills unpaid), with an open case and an order.
+_SHOWCASE_CANDIDATES = (
+    # Worked by collections (so past due at some point), with a case and an order.
     "SELECT c.id, c.display_name FROM customers c"
-    " WHERE c.id IN (SELECT i.customer_id FROM invoices i WHERE NOT EXISTS"
-    "   (SELECT 1 FROM payments p WHERE p.invoice_id = i.id) GROUP BY i.customer_id"
-    "   HAVING count(*) >= 2)"
-    " AND c.id IN (SELECT customer_id FROM cases WHERE status IN ('open','pending_customer',"
-    "   'pending_internal'))"
-    " AND c.kind = 'consumer' ORDER BY c.account_number LIMIT 1",
-    "SELECT c.id, c.display_name FROM customers c"
-    " WHERE c.id IN (SELECT customer_id FROM cases WHERE status IN ('open','pending_customer'))"
-    " AND c.id IN (SELECT customer_id FROM collection_accounts)"
-    " AND c.id IN (SELECT customer_id FROM orders)"
-    " ORDER BY c.account_number LIMIT 1",
-    "SELECT c.id, c.display_name FROM customers c WHERE c.id IN"
-    " (SELECT customer_id FROM cases) ORDER BY c.account_number LIMIT 1",
-    "SELECT id, display_name FROM customers ORDER BY account_number LIMIT 1",
+    " JOIN collection_accounts a ON a.customer_id = c.id AND a.status = 'open'"
+    " WHERE c.kind = 'consumer' AND c.status = 'active'"
+    " AND EXISTS (SELECT 1 FROM cases k WHERE k.customer_id = c.id)"
+    " ORDER BY EXISTS (SELECT 1 FROM orders o WHERE o.customer_id = c.id) DESC,"
+    " c.account_number LIMIT ?"
 )
 
 
-def showcase_customer_row(store: Store) -> tuple[str, str] | None:
-    """A customer with something in every section of the 360 (for demos and screenshots)."""
+def showcase_candidates(store: Store, limit: int = 40) -> list[tuple[str, str]]:
+    """Customers likely to have something in every section of the 360 (for demos and
+    screenshots), best first; falls back to the first customers in the store."""
     with store.engine.connect() as conn:
-        for sql in _SHOWCASE:
-            row = conn.exec_driver_sql(sql).first()
-            if row is not None:
-                return str(row[0]), str(row[1])
-    return None
+        rows = conn.exec_driver_sql(_SHOWCASE_CANDIDATES, (limit,)).fetchall()
+        if not rows:
+            rows = conn.exec_driver_sql(
+                "SELECT id, display_name FROM customers ORDER BY account_number LIMIT ?",
+                (limit,),
+            ).fetchall()
+    return [(str(a), str(b)) for a, b in rows]

@@ -9,6 +9,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QHBoxLayout,
     QHeaderView,
     QLabel,
     QTableView,
@@ -55,7 +56,13 @@ class EmptyState(QWidget):
         self.body.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.body.setFixedWidth(560)
         layout.addWidget(self.title)
-        layout.addWidget(self.body, 0, Qt.AlignmentFlag.AlignHCenter)
+        # Centred by stretches, not an alignment flag: with a flag the layout gives the
+        # wrapped label one line's height and cuts the rest off.
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.body)
+        row.addStretch(1)
+        layout.addLayout(row)
         layout.addStretch(2)
 
 
@@ -137,3 +144,13 @@ def make_table(model: RowsModel, stretch_column: int = -1) -> QTableView:
     else:
         header.setStretchLastSection(True)
     return view
+
+
+def fit_columns(view: QTableView, widest: int = 220) -> None:
+    """Size columns to their contents, but no column wider than ``widest`` pixels: long
+    text is elided (its tooltip shows it whole) instead of pushing columns off screen."""
+    view.resizeColumnsToContents()
+    header = view.horizontalHeader()
+    for col in range(header.count()):
+        if header.sectionResizeMode(col) != QHeaderView.ResizeMode.Stretch:
+            header.resizeSection(col, min(header.sectionSize(col), widest))

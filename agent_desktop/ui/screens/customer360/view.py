@@ -27,6 +27,7 @@ from agent_desktop.ui.widgets.common import (
     Column,
     RowsModel,
     badge,
+    fit_columns,
     make_table,
     muted,
     section_title,
@@ -160,7 +161,7 @@ class Customer360View(QWidget):
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(False)
         split.addWidget(self.tabs)
-        split.setSizes([520, 900])
+        split.setSizes([440, 1000])
 
         billing = QWidget()
         bl = QVBoxLayout(billing)
@@ -187,15 +188,19 @@ class Customer360View(QWidget):
 
         self.timeline_model = RowsModel([
             Column("When", lambda i: _local(i.offered_at)),
-            Column("Channel", lambda i: f"{i.channel.title()} \u00b7 {i.direction}"),
+            Column("Channel", lambda i: f"{i.channel.title()} "
+                   f"{'in' if i.direction == 'inbound' else 'out'}"),
             Column("Queue", lambda i: i.queue.replace("_", " ").title()),
-            Column("Agent", lambda i: i.agent_name or "\u2014"),
-            Column("Reason", lambda i: self._label(i.reason_code)),
-            Column("Outcome", self._outcome),
+            Column("Reason", lambda i: self._label(i.reason_code),
+                   tooltip=lambda i: self._label(i.reason_code)),
             Column("Handle", lambda i: "" if i.abandoned else
-                   _dur(i.talk_seconds + i.hold_seconds + i.acw_seconds), align_right=True),
+                   _dur(i.talk_seconds + i.hold_seconds + i.acw_seconds), align_right=True,
+                   tooltip=lambda i: f"Talk {_dur(i.talk_seconds)}, hold "
+                   f"{_dur(i.hold_seconds)}, after-call work {_dur(i.acw_seconds)}"),
+            Column("Agent", lambda i: i.agent_name or "\u2014"),
+            Column("Outcome", self._outcome, tooltip=lambda i: i.summary),
         ])
-        self.timeline = make_table(self.timeline_model, stretch_column=4)
+        self.timeline = make_table(self.timeline_model, stretch_column=6)
         self.timeline.setAccessibleName("Past contacts")
         self.tabs.addTab(self._wrap(self.timeline), "&Contacts")
 
@@ -252,8 +257,7 @@ class Customer360View(QWidget):
         self.name.setText(data.display_name)
         kind = "Business" if data.kind == "business" else "Consumer"
         self.subtitle.setText(
-            f"Account {data.account_number} \u00b7 {kind} \u00b7 "
-            f"{' '.join(data.address_lines[:1])} {', '.join(data.address_lines[1:])}"
+            f"Account {data.account_number} \u00b7 {kind} \u00b7 {', '.join(data.address_lines)}"
         )
         while self.badges.count():
             item = self.badges.takeAt(0)
@@ -300,7 +304,7 @@ class Customer360View(QWidget):
         self.methods.setText("On file: " + ("; ".join(methods) if methods else "none"))
         for table in (self.services, self.ledger, self.timeline, self.cases, self.orders,
                       self.notes):
-            table.resizeColumnsToContents()
+            fit_columns(table)
         self._draw_chart(data)
 
     def update_clock(self) -> None:
