@@ -108,13 +108,10 @@ def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
         probe = _FirstPaint(window)
         window.customers.installEventFilter(probe)
     window.show()
-    # pyqtgraph (about a second with numpy) loads after the first paint, not before it.
-    QTimer.singleShot(300, _warm_chart_module)
+    # The first 360 view (and pyqtgraph, about a second with numpy) is built after the
+    # first paint, not before it.
+    QTimer.singleShot(300, window.customers, window.customers.prepare_spare)
     code = app.exec()
     Pools.shutdown()
     store.close()
     return int(code)
-
-
-def _warm_chart_module() -> None:
-    import agent_desktop.ui.screens.customer360.chart  # noqa: F401

@@ -76,6 +76,22 @@ def main() -> None:
     theirs = timed(lambda: raw.execute(acct_sql, (next(it)[1],)).fetchall(), len(sample))
     pair("lookup by account number", ours, theirs)
 
+    prefixes = [s[3][:3] for s in sample]
+    expanded = [search.vocabulary.with_prefix(p, 12) for p in prefixes]
+    marks = {len(e) for e in expanded}
+    sql_for = {n: ("SELECT id, first_norm, last_norm FROM customers WHERE last_norm IN "
+                   f"({','.join('?' * n)}) LIMIT ?") for n in marks}
+    it2 = iter(expanded * 2)
+    ours = timed(lambda: q.by_last(next(it2), 25), len(expanded))
+    it2 = iter(expanded * 2)
+
+    def raw_prefix() -> None:
+        names = next(it2)
+        raw.execute(sql_for[len(names)], (*names, 25)).fetchall()
+
+    theirs = timed(raw_prefix, len(expanded))
+    pair("lookup by last-name prefix", ours, theirs)
+
     def fmt_phone(e164: str) -> str:
         d = e164[2:]
         return f"({d[:3]}) {d[3:6]}-{d[6:]}"
@@ -100,12 +116,14 @@ def main() -> None:
     figures["search: fuzzy name"] = report(
         "search box: fuzzy name ('jonh smiht')", timed(lambda: (lambda s: search.search(
             f"{_typo(s[2], rng)} {_typo(s[3], rng)}"))(next(it)), k))
-    found = 0
+    same_name = exact = 0
     for s in sample[:300]:
         hits = search.search(f"{_typo(s[2], rng)} {_typo(s[3], rng)}").hits
-        found += any(h.customer_id == s[0] for h in hits)
-    print(f"fuzzy recall: the right customer among the results for {found}/300 "
-          "names with a transposition in both words")
+        exact += any(h.customer_id == s[0] for h in hits)
+        same_name += any(h.display_name.lower() == f"{s[2]} {s[3]}" for h in hits)
+    print(f"fuzzy recall, 300 names with a transposition in both words: a customer with "
+          f"the right name listed for {same_name}/300; that very customer for {exact}/300 "
+          "(common names have more namesakes than the 25 results)")
     search.close()
     q.close()
     store.close()

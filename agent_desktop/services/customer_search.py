@@ -138,7 +138,7 @@ class CustomerSearch:
         elif query.kind is LookupKind.NAME:
             self._search_name(query.name_tokens, add)
 
-        hits = self._hits(scored, query)
+        hits = self._hits(scored)
         if not hits and not hint and query.kind is not LookupKind.EMPTY:
             hint = f"No customer matches \u201c{query.text}\u201d."
         return SearchResult(query.text, query.kind, tuple(hits[:limit]), hint)
@@ -158,47 +158,50 @@ class CustomerSearch:
         return out
 
     def _search_name(self, tokens: tuple[str, ...], add: _Add) -> None:
+        """Names as typed (the last word may be unfinished) or with typos. Candidate rows
+        carry their names, so they are ranked before anything else is read."""
         if not tokens:
             return
-        limit = max(self._limit * 2, 50)
+        wide = max(self._limit * 4, 100)
+        scored: list[tuple[float, str, str]] = []
         if len(tokens) == 1:
             cands = self._candidates(tokens[0], typing=True)
-            ranked = sorted(cands, key=lambda n: -cands[n])
-            for name in ranked[:12]:
-                why = "Name" if cands[name] >= PREFIX else "Similar name"
-                add(self._q.by_last([name], limit), cands[name], why)
-                add(self._q.by_first([name], limit // 2), cands[name] - 1, why)
-            return
-        first, last = tokens[0], tokens[-1]
-        first_c = self._candidates(first, typing=False)
-        last_c = self._candidates(last, typing=True)
-        for firsts, lasts in ((first_c, last_c), (self._candidates(last, True),
-                                                   self._candidates(first, False))):
-            ids = self._q.by_last_first(list(lasts)[:20], list(firsts)[:20], limit)
-            add(ids, 0.0, "")  # scored in _hits against the whole name
+            names = sorted(cands, key=lambda n: -cands[n])[:12]
+            for row in self._q.by_last(names, wide) + self._q.by_first(names, wide // 2):
+                score = max(cands.get(row.last_norm, 0.0), cands.get(row.first_norm, 1.0) - 1)
+                why = "Name" if score >= PREFIX - 1 else "Similar name"
+                scored.append((score, row.customer_id, why))
+        else:
+            first, last = tokens[0], tokens[-1]
+            typed = " ".join(tokens)
+            first_c = self._candidates(first, typing=False)
+            last_c = self._candidates(last, typing=True)
+            rows = self._q.by_last_first(list(last_c)[:20], list(first_c)[:20], wide)
+            swapped_first = self._candidates(last, typing=True)
+            swapped_last = self._candidates(first, typing=False)
+            rows += self._q.by_last_first(list(swapped_last)[:20], list(swapped_first)[:20],
+                                          wide // 2)
+            for row in rows:
+                score, why = _score_full_name(row.first_norm, row.last_norm, typed)
+                scored.append((score, row.customer_id, why))
+        scored.sort(key=lambda t: -t[0])
+        for score, cid, why in scored[: self._limit * 2]:
+            add([cid], score, why)
 
-    def _hits(self, scored: dict[str, tuple[float, str]], query: lookup.LookupQuery) -> list[
-        CustomerHit
-    ]:
+    def _hits(self, scored: dict[str, tuple[float, str]]) -> list[CustomerHit]:
         rows = self._q.hits(list(scored))
-        hits: list[CustomerHit] = []
-        for row in rows:
-            score, why = scored[row.customer_id]
-            if query.kind is LookupKind.NAME and len(query.name_tokens) > 1:
-                score, why = _score_full_name(row, query.name_tokens)
-            hits.append(_to_hit(row, score, why))
+        hits = [_to_hit(row, *scored[row.customer_id]) for row in rows]
         hits.sort(key=lambda h: (-h.score, h.display_name, h.account_number))
         return hits
 
 
-def _score_full_name(row: CustomerHitRow, tokens: tuple[str, ...]) -> tuple[float, str]:
-    typed = " ".join(tokens)
-    full = f"{row.first_norm} {row.last_norm}"
-    if full == typed or f"{row.last_norm} {row.first_norm}" == typed:
+def _score_full_name(first: str, last: str, typed: str) -> tuple[float, str]:
+    full, reverse = f"{first} {last}", f"{last} {first}"
+    if typed in (full, reverse):
         return EXACT, "Name"
-    if full.startswith(typed):
+    if full.startswith(typed) or reverse.startswith(typed):
         return PREFIX, "Name"
-    best = max(fuzz.ratio(typed, full), fuzz.ratio(typed, f"{row.last_norm} {row.first_norm}"))
+    best = max(fuzz.ratio(typed, full), fuzz.ratio(typed, reverse))
     return float(best) * 0.89, "Similar name"
 
 

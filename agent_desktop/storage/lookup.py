@@ -1,19 +1,27 @@
 """Customer lookup queries: the hot path behind the one search box.
 
-Each method is one indexed query written as plain SQL and run through the SQLAlchemy
-connection's driver path (``exec_driver_sql``): at a million customers the statement must
-cost tens of microseconds, which is raw-sqlite3 territory (shared/MEASURED.md: Core built
-per call p95 260 us, ORM 440 us, raw 30 us). A ``LookupQueries`` belongs to one thread.
+Each method is one indexed query in plain SQL, run on the engine's own DBAPI connection
+(pooled, with the store's pragmas) in autocommit mode: at a million customers the
+statement must cost tens of microseconds, which is raw-sqlite3 territory (shared/
+MEASURED.md: Core built per call p95 260 us, ORM 440 us, raw 30 us; an explicit
+BEGIN/ROLLBACK around each read costs more than the read). A ``LookupQueries`` belongs to
+one thread.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-from sqlalchemy import Connection
+from typing import Any
 
 from agent_desktop.storage.store import Store
+
+
+@dataclass(frozen=True, slots=True)
+class NameRow:
+    customer_id: str
+    first_norm: str
+    last_norm: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,15 +63,20 @@ class LookupQueries:
     """Prepared lookups on one connection (open it on the thread that will use it)."""
 
     def __init__(self, store: Store) -> None:
-        self._conn: Connection = store.engine.connect()
+        # The driver connection is in autocommit (store.py sets isolation_level None), so
+        # each SELECT is its own short read transaction and never holds up a checkpoint.
+        self._pooled = store.engine.raw_connection()
+        self._cursor = self._pooled.cursor()
 
     def close(self) -> None:
-        self._conn.close()
+        self._cursor.close()
+        self._pooled.close()
+
+    def _rows(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
+        return list(self._cursor.execute(sql, params).fetchall())
 
     def _ids(self, sql: str, params: tuple[object, ...]) -> list[str]:
-        rows = self._conn.exec_driver_sql(sql, params).fetchall()
-        self._conn.rollback()  # end the read transaction so WAL can checkpoint
-        return [str(r[0]) for r in rows]
+        return [str(r[0]) for r in self._rows(sql, params)]
 
     def by_phone(self, e164: str, limit: int = 25) -> list[str]:
         return self._ids(
@@ -105,40 +118,44 @@ class LookupQueries:
 
     def by_last_first(
         self, last_names: Sequence[str], first_names: Sequence[str], limit: int = 50
-    ) -> list[str]:
+    ) -> list[NameRow]:
         """Customers whose last name is one of ``last_names`` and first one of
         ``first_names`` (point lookups on the (last_norm, first_norm) index)."""
         if not last_names or not first_names:
             return []
         lm = ",".join("?" * len(last_names))
         fm = ",".join("?" * len(first_names))
-        return self._ids(
-            f"SELECT id FROM customers WHERE last_norm IN ({lm}) AND first_norm IN ({fm}) "
-            "LIMIT ?",
+        return self._names(
+            f"SELECT id, first_norm, last_norm FROM customers WHERE last_norm IN ({lm})"
+            f" AND first_norm IN ({fm}) LIMIT ?",
             (*last_names, *first_names, limit),
         )
 
-    def by_last(self, last_names: Sequence[str], limit: int = 50) -> list[str]:
+    def by_last(self, last_names: Sequence[str], limit: int = 50) -> list[NameRow]:
         if not last_names:
             return []
         marks = ",".join("?" * len(last_names))
-        return self._ids(
-            f"SELECT id FROM customers WHERE last_norm IN ({marks}) LIMIT ?",
+        return self._names(
+            f"SELECT id, first_norm, last_norm FROM customers WHERE last_norm IN ({marks})"
+            " LIMIT ?",
             (*last_names, limit),
         )
 
-    def by_first(self, first_names: Sequence[str], limit: int = 50) -> list[str]:
+    def by_first(self, first_names: Sequence[str], limit: int = 50) -> list[NameRow]:
         if not first_names:
             return []
         marks = ",".join("?" * len(first_names))
-        return self._ids(
-            f"SELECT id FROM customers WHERE first_norm IN ({marks}) LIMIT ?",
+        return self._names(
+            f"SELECT id, first_norm, last_norm FROM customers WHERE first_norm IN ({marks})"
+            " LIMIT ?",
             (*first_names, limit),
         )
 
+    def _names(self, sql: str, params: tuple[object, ...]) -> list[NameRow]:
+        return [NameRow(str(a), str(b), str(c)) for a, b, c in self._rows(sql, params)]
+
     def name_vocabulary(self) -> list[tuple[str, int]]:
-        rows = self._conn.exec_driver_sql("SELECT token, customers FROM name_tokens").fetchall()
-        self._conn.rollback()
+        rows = self._rows("SELECT token, customers FROM name_tokens", ())
         return [(str(t), int(n)) for t, n in rows]
 
     def hits(self, customer_ids: Sequence[str]) -> list[CustomerHitRow]:
@@ -146,6 +163,5 @@ class LookupQueries:
         if not customer_ids:
             return []
         sql = _HIT_SQL.format(marks=",".join("?" * len(customer_ids)))
-        rows = self._conn.exec_driver_sql(sql, tuple(customer_ids)).fetchall()
-        self._conn.rollback()
+        rows = self._rows(sql, tuple(customer_ids))
         return [CustomerHitRow(*(str(v) for v in r)) for r in rows]

@@ -176,8 +176,7 @@ class MainWindow(QMainWindow):
             if isinstance(app, QApplication):
                 theme.apply(app, str(self.settings.get("theme")),
                             int(self.settings.get("font_scale")))
-            for cid in self.customers.open_ids():
-                self.customers.refresh(cid)
+            self.customers.set_theme(str(self.settings.get("theme")))
 
     # --- layout memory -------------------------------------------------------------------
     def _restore_layout(self) -> None:

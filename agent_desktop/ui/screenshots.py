@@ -75,13 +75,9 @@ def capture_all(app: QApplication, window: MainWindow, settings: Settings,
         dialog.done(QDialog.DialogCode.Rejected)
 
     theme.apply(app, "dark", int(settings.get("font_scale")))
-    view._theme = "dark"
-    if view.chart_widget is not None:
-        view.chart_host.removeWidget(view.chart_widget)
-        view.chart_widget.deleteLater()
-        view.chart_widget = None
-    _wait(window.customers.customer_shown, lambda: window.customers.refresh(customer_id))
+    view.set_theme("dark")
     view.tabs.setCurrentIndex(0)
     shot("13-customer-360-dark")
     theme.apply(app, str(settings.get("theme")), int(settings.get("font_scale")))
+    view.set_theme(str(settings.get("theme")))
     return written

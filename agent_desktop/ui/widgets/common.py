@@ -138,6 +138,9 @@ def make_table(model: RowsModel, stretch_column: int = -1) -> QTableView:
     view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 10)
     header = view.horizontalHeader()
     header.setHighlightSections(False)
+    # Size columns from the first rows only: measuring every cell of a long history costs
+    # more than painting it.
+    header.setResizeContentsPrecision(40)
     header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     if stretch_column >= 0:
         header.setSectionResizeMode(stretch_column, QHeaderView.ResizeMode.Stretch)

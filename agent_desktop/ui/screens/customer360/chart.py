@@ -30,29 +30,41 @@ class BillingChart(pg.PlotWidget):  # type: ignore[misc]
             ax.setPen(pg.mkPen(c["border"]))
             ax.setTextPen(pg.mkPen(c["muted"]))
         item.getAxis("left").setLabel("$", color=c["muted"])
+        self._bars: tuple[pg.BarGraphItem, pg.BarGraphItem] | None = None
+        self._line: pg.PlotDataItem | None = None
         self._legend = item.addLegend(
             offset=(-8, 2), labelTextColor=c["text"], colCount=3,
             brush=pg.mkBrush(c["base"]), pen=pg.mkPen(c["border"]),
         )
 
     def plot(self, months: Sequence[MonthPoint]) -> None:  # type: ignore[override]
+        """Show these months; the bar and line items are made once and then updated."""
         item = self.getPlotItem()
-        item.clear()
         n = len(months)
-        xs = list(range(n))
+        xs = [float(x) for x in range(n)]
         billed = [m.billed_cents / 100 for m in months]
         paid = [m.paid_cents / 100 for m in months]
         balance = [m.balance_end_cents / 100 for m in months]
         width = 0.38
-        item.addItem(pg.BarGraphItem(
-            x=[x - width / 2 for x in xs], height=billed, width=width,
-            brush=QColor(self._c["chart_bill"]), pen=pg.mkPen(None), name="Billed"))
-        item.addItem(pg.BarGraphItem(
-            x=[x + width / 2 for x in xs], height=paid, width=width,
-            brush=QColor(self._c["chart_paid"]), pen=pg.mkPen(None), name="Paid"))
-        item.plot(xs, balance, pen=pg.mkPen(self._c["chart_balance"], width=2),
-                  symbol="o", symbolSize=4, symbolBrush=self._c["chart_balance"],
-                  name="Balance")
+        if self._bars is None:
+            self._bars = (
+                pg.BarGraphItem(x=[x - width / 2 for x in xs], height=billed, width=width,
+                                brush=QColor(self._c["chart_bill"]), pen=pg.mkPen(None),
+                                name="Billed"),
+                pg.BarGraphItem(x=[x + width / 2 for x in xs], height=paid, width=width,
+                                brush=QColor(self._c["chart_paid"]), pen=pg.mkPen(None),
+                                name="Paid"),
+            )
+            for bars in self._bars:
+                item.addItem(bars)
+            self._line = item.plot(
+                xs, balance, pen=pg.mkPen(self._c["chart_balance"], width=2), symbol="o",
+                symbolSize=4, symbolBrush=self._c["chart_balance"], name="Balance")
+        else:
+            self._bars[0].setOpts(x=[x - width / 2 for x in xs], height=billed)
+            self._bars[1].setOpts(x=[x + width / 2 for x in xs], height=paid)
+            assert self._line is not None
+            self._line.setData(xs, balance)
         ticks = [(i, f"{_MONTHS[m.month - 1]} \u2019{m.year % 100:02d}"
                   if m.month == 1 or i == 0 else _MONTHS[m.month - 1])
                  for i, m in enumerate(months) if i % 2 == 0]

@@ -65,7 +65,7 @@ class Customer360View(QWidget):
     def __init__(self, theme_name: str = "light", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.data: Customer360 | None = None
-        self._theme = theme_name
+        self.theme_name = theme_name
         self._build()
 
     # --- layout ---------------------------------------------------------------------
@@ -169,6 +169,7 @@ class Customer360View(QWidget):
         self.chart_host = QVBoxLayout()
         self.chart_widget: QWidget | None = None
         bl.addLayout(self.chart_host, 2)
+        self._ensure_chart()
         self.methods = muted("")
         bl.addWidget(self.methods)
         self.ledger_model = RowsModel([
@@ -238,7 +239,7 @@ class Customer360View(QWidget):
 
     def _amount_color(self, line: LedgerLine) -> QColor | None:
         if line.entry.kind in (EntryKind.PAYMENT, EntryKind.CREDIT_ADJUSTMENT):
-            return QColor(theme.colors(self._theme)["ok"])
+            return QColor(theme.colors(self.theme_name)["ok"])
         return None
 
     def _label(self, code: str) -> str:
@@ -326,14 +327,33 @@ class Customer360View(QWidget):
         lines.append(f"Time zone: {data.time_zone.replace('_', ' ')}")
         return "\n".join(lines)
 
-    def _draw_chart(self, data: Customer360) -> None:
+    def _ensure_chart(self) -> None:
+        # pyqtgraph is imported here, not at module level: it costs about a second and the
+        # window's first paint does not need it.
         from agent_desktop.ui.screens.customer360.chart import BillingChart
 
         if self.chart_widget is None:
-            chart = BillingChart(self._theme)
+            chart = BillingChart(self.theme_name)
             chart.setAccessibleName("24-month billing chart")
             self.chart_host.addWidget(chart)
             self.chart_widget = chart
+
+    def set_theme(self, theme_name: str) -> None:
+        """Follow a palette change: the chart's colours are baked in, so it is rebuilt."""
+        if theme_name == self.theme_name:
+            return
+        self.theme_name = theme_name
+        if self.chart_widget is not None:
+            self.chart_host.removeWidget(self.chart_widget)
+            self.chart_widget.deleteLater()
+            self.chart_widget = None
+        if self.data is not None:
+            self.show_customer(self.data)
+
+    def _draw_chart(self, data: Customer360) -> None:
+        from agent_desktop.ui.screens.customer360.chart import BillingChart
+
+        self._ensure_chart()
         assert isinstance(self.chart_widget, BillingChart)
         self.chart_widget.plot(data.months)
 
