@@ -127,7 +127,9 @@ class CustomersPage(QWidget):
             self._spare.deleteLater()
         spare = Customer360View(theme)
         # Style-sheet polish and layout happen here, in idle time, not when it is shown.
-        spare.resize(self.tabs.widget(0).size())
+        home = self.tabs.widget(0)
+        if home is not None:
+            spare.resize(home.size())
         spare.ensurePolished()
         layout = spare.layout()
         if layout is not None:
