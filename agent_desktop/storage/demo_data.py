@@ -394,12 +394,17 @@ def _ds(ordinal: int) -> str:
     return s
 
 
+# "HH:MM:SS" for every second of a day: formatting timestamps is the generator's hottest
+# path (hundreds of thousands per chunk).
+_TIME_OF_DAY: Final = [
+    f"{h:02d}:{m:02d}:{sec:02d}" for h in range(24) for m in range(60) for sec in range(60)
+]
+
+
 def _ts(epoch: int, micro: int = 0) -> str:
     """SQLAlchemy's SQLite DateTime text for UTC epoch seconds: 'YYYY-MM-DD HH:MM:SS.ffffff'."""
     days, secs = divmod(epoch, 86400)
-    h, rem = divmod(secs, 3600)
-    m, s = divmod(rem, 60)
-    return f"{_ds(days + _EPOCH)} {h:02d}:{m:02d}:{s:02d}.{micro:06d}"
+    return f"{_ds(days + _EPOCH)} {_TIME_OF_DAY[secs]}.{micro:06d}"
 
 
 def _day_epoch(ordinal: int) -> int:
@@ -538,9 +543,12 @@ class _World:
     agents: tuple[_Agent, ...]
     articles: dict[str, tuple[str, ...]]  # article product -> ids
     id_base: int
+    itemized_from: int = 0  # bills whose period starts on or after this day get lines
 
 
-def _build_world(seed: int, as_of: date, resources: Path) -> _World:
+def _build_world(
+    seed: int, as_of: date, resources: Path, itemized_from: int = 0
+) -> _World:
     from agent_desktop.storage.reference import article_id, read_articles, read_catalog, read_codes
 
     catalog = read_catalog(resources)
@@ -622,6 +630,7 @@ def _build_world(seed: int, as_of: date, resources: Path) -> _World:
         agents=_make_agents(seed, as_of, id_base),
         articles={k: tuple(v) for k, v in articles.items()},
         id_base=id_base,
+        itemized_from=itemized_from,
     )
 
 
@@ -1217,7 +1226,10 @@ class _ChunkBuilder:
         self._ledger_credits: list[tuple[int, int]] = []
         self._adj_posted: list[tuple[int, int]] = []
         self._partial: tuple[str, int, int] | None = None
-        self._line_refs: list[tuple[int, str, int, str]] = []
+        # Per bill: (first line id seq, line id random hex, period start) and the charge
+        # templates, so an adjustment can name a bill line without every id being built.
+        self._bill_lines: list[tuple[int, str, int]] = []
+        self._bill_templates: list[list[Any]] = []
         self._dpd = self._past_due = 0
         cid = ids.new()
         business = rng.random() < 0.07
@@ -1904,12 +1916,8 @@ class _ChunkBuilder:
                 )
             )  # fmt: skip
             bills.append((inv_id, p, p + _DUE_DAYS, total))
-            # Remember where each recurring line of this bill is, for adjustments.
-            if len(bills) == 1:
-                self._line_refs = []
-            for kk, t in enumerate(templates):
-                if t[4] == "recurring" and t[0] <= p < t[1]:
-                    self._line_refs.append((len(bills) - 1, _line_id(lseq, kk, lrnd), t[7], t[5]))
+            self._bill_lines.append((lseq, lrnd, p))
+        self._bill_templates = templates
         adjustments = self._adjustments(c, bills)
         self._adj_posted = adjustments
         self._payments(c, bills, adjustments)
@@ -1932,7 +1940,7 @@ class _ChunkBuilder:
         if r < 0.07 and self.adj_credit:
             direction = "credit"
             code, label, _ = self.adj_credit[int(rng.random() * len(self.adj_credit))]
-            refs = [x for x in self._line_refs if x[0] == j]
+            refs = self._recurring_lines(j)
             if code in ("BILLING-ERROR", "DUPLICATE-CHARGE", "PRORATION-CORRECTION") and refs:
                 _, line_id, amount, text = refs[int(rng.random() * len(refs))]
                 memo = f"{label}: {text}"
@@ -1985,6 +1993,18 @@ class _ChunkBuilder:
         if status == "posted":
             posted.append((day, -amount if direction == "credit" else amount))
         return posted
+
+    def _recurring_lines(self, j: int) -> list[tuple[int, str, int, str]]:
+        """(bill index, line id, amount, text) of bill ``j``'s recurring lines, if that bill
+        is itemized in this store."""
+        lseq, lrnd, p = self._bill_lines[j]
+        if p < self.w.itemized_from:
+            return []
+        return [
+            (j, _line_id(lseq, kk, lrnd), t[7], t[5])
+            for kk, t in enumerate(self._bill_templates)
+            if t[4] == "recurring" and t[0] <= p < t[1]
+        ]
 
     def _payments(
         self, c: _Cust, bills: list[tuple[str, int, int, int]], adjustments: list[tuple[int, int]]
@@ -3153,13 +3173,20 @@ def generate(
     engine.dispose()
     stages["schema"] = time.perf_counter() - started
 
-    world = _build_world(seed, as_of, resources)
+    m, _ = _month_index(as_of.toordinal())
+    itemized_from = _month_day(m - itemized_months, 1)
+    world = _build_world(seed, as_of, resources, itemized_from)
     conn = sqlite3.connect(partial, isolation_level=None)
     conn.execute("PRAGMA journal_mode = OFF")
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA foreign_keys = OFF")
     conn.execute("PRAGMA cache_size = -400000")
     conn.execute("PRAGMA temp_store = MEMORY")
+    # CHECK constraints cost more than the insert itself on wide tables (payments: 0.6 s
+    # of 1.0 s per 5,000 customers). The rows come from this code alone, and
+    # tests/storage/test_demo_data.py runs PRAGMA integrity_check, which verifies every
+    # CHECK constraint, on stores it makes.
+    conn.execute("PRAGMA ignore_check_constraints = ON")
     indexes = conn.execute(
         "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
     ).fetchall()
@@ -3177,8 +3204,7 @@ def generate(
     )
     conn.execute("COMMIT")
 
-    m, _ = _month_index(as_of.toordinal())
-    writer = _Writer(conn, _ds(_month_day(m - itemized_months, 1)))
+    writer = _Writer(conn, _ds(itemized_from))
     chunks = [
         (n, n * CHUNK, min(CHUNK, customers - n * CHUNK))
         for n in range((customers + CHUNK - 1) // CHUNK)
@@ -3196,12 +3222,13 @@ def generate(
         for i, (n, first, count) in enumerate(chunks):
             consume(_build_chunk(world, n, first, count), i + 1)
     else:
-        # A worker process builds chunk N+1 while this process writes chunk N (2 cores).
+        # Worker processes build the next chunks while this process writes one. Building
+        # costs ~1.5x writing, so two builders and the writer share the two cores.
         ctx = multiprocessing.get_context("spawn" if sys.platform == "darwin" else "fork")
-        with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
+        with ProcessPoolExecutor(max_workers=2, mp_context=ctx) as pool:
             pending: deque[Future[_Chunk]] = deque()
             queue = iter(chunks)
-            for job in (next(queue, None), next(queue, None)):
+            for job in (next(queue, None), next(queue, None), next(queue, None)):
                 if job is not None:
                     pending.append(pool.submit(_build_chunk, world, *job))
             done = 0
@@ -3236,6 +3263,7 @@ def generate(
     )
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
+    conn.execute("PRAGMA ignore_check_constraints = OFF")
     stages["indexes"] = time.perf_counter() - t
     tables = [
         r[0]
