@@ -191,3 +191,18 @@ def test_enter_pressed_before_the_results_arrive_still_opens_the_caller(
     view = window.customers.current_view()
     assert view is not None and view.data is not None
     assert view.data.customer_id == customer_id
+
+
+def test_alt_letters_switch_the_360_sections(
+        qtbot: QtBot, window: MainWindow, store: Store) -> None:
+    customer_id, name, _ = _customer_with_phone(store)
+    with qtbot.waitSignal(window.customers.customer_shown, timeout=10000):
+        window.customers.open_customer(customer_id, name)
+    view = window.customers.current_view()
+    assert view is not None and view.data is not None
+    for key, index in ((Qt.Key.Key_C, 1), (Qt.Key.Key_S, 2), (Qt.Key.Key_O, 3),
+                       (Qt.Key.Key_B, 0)):
+        qtbot.keyClick(view.ledger, key, Qt.KeyboardModifier.AltModifier)
+        assert view.tabs.currentIndex() == index
+    assert view.timeline_model.rowCount() == len(view.data.interactions)
+    assert view.timeline.horizontalHeader().sectionSize(0) > 0

@@ -36,6 +36,8 @@ class BillingChart(pg.PlotWidget):  # type: ignore[misc]
             offset=(-8, 2), labelTextColor=c["text"], colCount=3,
             brush=pg.mkBrush(c["base"]), pen=pg.mkPen(c["border"]),
         )
+        # The items are made now (empty), so showing a customer only updates them.
+        self.plot([MonthPoint(2000, 1, 0, 0, 0)] * 24)
 
     def plot(self, months: Sequence[MonthPoint]) -> None:  # type: ignore[override]
         """Show these months; the bar and line items are made once and then updated."""

@@ -160,6 +160,7 @@ class Customer360View(QWidget):
 
         self.tabs = QTabWidget()
         self.tabs.setDocumentMode(False)
+        self._fitted: set[int] = set()
         split.addWidget(self.tabs)
         split.setSizes([440, 1000])
 
@@ -228,6 +229,15 @@ class Customer360View(QWidget):
         self.orders = make_table(self.orders_model, stretch_column=0)
         self.orders.setAccessibleName("Orders")
         self.tabs.addTab(self._wrap(self.orders), "&Orders")
+        self.tabs.currentChanged.connect(self._fit_tab)
+
+    def _fit_tab(self, index: int) -> None:
+        """Size a section's columns when it is first shown, not before: the agent sees
+        Billing first, and the other sections cost nothing until opened."""
+        tables = {1: self.timeline, 2: self.cases, 3: self.orders}
+        if index in tables and index not in self._fitted and self.data is not None:
+            fit_columns(tables[index])
+            self._fitted.add(index)
 
     @staticmethod
     def _wrap(table: QWidget) -> QWidget:
@@ -303,9 +313,10 @@ class Customer360View(QWidget):
             for m in data.payment_methods
         ]
         self.methods.setText("On file: " + ("; ".join(methods) if methods else "none"))
-        for table in (self.services, self.ledger, self.timeline, self.cases, self.orders,
-                      self.notes):
+        for table in (self.services, self.ledger, self.notes):
             fit_columns(table)
+        self._fitted = {0}
+        self._fit_tab(self.tabs.currentIndex())
         self._draw_chart(data)
 
     def update_clock(self) -> None:
