@@ -4,6 +4,7 @@ demo store."""
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import sys
 import time
 from datetime import date
@@ -38,6 +39,9 @@ def make_demo_store(out: Path, customers: int, seed: int, as_of: date | None = N
 
 
 def main(argv: list[str] | None = None) -> int:
+    # The demo-data generator uses worker processes; a frozen build on spawn platforms
+    # (macOS, Windows) needs this to start them.
+    multiprocessing.freeze_support()
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "demo-data":
         p = argparse.ArgumentParser(prog="agent-desktop demo-data",

@@ -34,12 +34,20 @@ def configure_qt_settings() -> None:
                       str(paths.config_dir()))
 
 
-def install_crash_handler(log_file: Path) -> None:
-    """A bug shows a calm dialog and is logged; the window stays, with what was typed."""
+def install_crash_handler(log_file: Path, interactive: bool = True) -> None:
+    """A bug shows a calm dialog and is logged; the window stays, with what was typed.
+
+    Not interactive (``--screenshot``): nobody is there to close a dialog, so the error is
+    printed and the run ends with a failure code instead of hanging.
+    """
 
     def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
         text = "".join(traceback.format_exception(kind, exc, tb))
         log.error("unhandled error\n%s", text)
+        if not interactive:
+            sys.__excepthook__(kind, exc, tb)
+            QApplication.exit(3)
+            return
         if QApplication.instance() is None or os.environ.get("AGENT_DESKTOP_NO_CRASH_DIALOG"):
             sys.__excepthook__(kind, exc, tb)
             return
@@ -85,7 +93,7 @@ def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
     assert isinstance(app, QApplication)
     settings = Settings()
     theme.apply(app, str(settings.get("theme")), int(settings.get("font_scale")))
-    install_crash_handler(log_file)
+    install_crash_handler(log_file, interactive=screenshot_dir is None)
     try:
         store = open_store(store_path)
     except StoreError as exc:
