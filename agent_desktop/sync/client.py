@@ -1,0 +1,99 @@
+"""HTTP to the sync server (httpx), with errors sorted the way the engine acts on them:
+retry later (network, 5xx), log in again (401), or the server refused (other 4xx)."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from agent_desktop.sync.protocol import (
+    PROTOCOL_VERSION,
+    LoginRequest,
+    LoginResponse,
+    Mutation,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class SyncError(Exception):
+    """Base class; ``str()`` is fit to show the agent."""
+
+
+class Offline(SyncError):
+    """The server could not be reached or failed (network error, timeout, 5xx): retry."""
+
+
+class AuthRequired(SyncError):
+    """401: the session is missing or expired; ask the agent to log in."""
+
+
+class Refused(SyncError):
+    """Another 4xx: the server understood and said no, with its reason."""
+
+    def __init__(self, status: int, detail: str) -> None:
+        super().__init__(detail)
+        self.status = status
+
+
+class SyncClient:
+    def __init__(self, base_url: str, client_id: str, *, timeout: float = 10.0,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.client_id = client_id
+        self.token: str | None = None
+        self._http = httpx.Client(base_url=self.base_url, timeout=timeout,
+                                  transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def _post(self, path: str, body: BaseModel, answer: type[M]) -> M:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        try:
+            response = self._http.post(path, content=body.model_dump_json(), headers={
+                **headers, "Content-Type": "application/json"})
+        except httpx.HTTPError as exc:
+            raise Offline(f"The sync server cannot be reached ({type(exc).__name__}).") from exc
+        if response.status_code >= 500:
+            raise Offline(f"The sync server had a problem (HTTP {response.status_code}).")
+        if response.status_code == 401:
+            raise AuthRequired(_detail(response) or "Please log in again.")
+        if response.status_code >= 400:
+            raise Refused(response.status_code, _detail(response)
+                          or f"The server refused the request (HTTP {response.status_code}).")
+        try:
+            return answer.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise Offline("The sync server sent an answer this version cannot read.") from exc
+
+    def login(self, username: str, password: str) -> LoginResponse:
+        answer = self._post("/v1/auth/login", LoginRequest(
+            username=username, password=password, client_id=self.client_id), LoginResponse)
+        self.token = answer.token
+        return answer
+
+    def push(self, mutations: list[Mutation]) -> PushResponse:
+        return self._post("/v1/sync/push", PushRequest(
+            protocol_version=PROTOCOL_VERSION, client_id=self.client_id,
+            mutations=mutations), PushResponse)
+
+    def pull(self, cursor: int | None, limit: int = 5000) -> PullResponse:
+        return self._post("/v1/sync/pull", PullRequest(
+            protocol_version=PROTOCOL_VERSION, client_id=self.client_id, cursor=cursor,
+            limit=limit), PullResponse)
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    detail = body.get("detail") if isinstance(body, dict) else None
+    return detail if isinstance(detail, str) else ""

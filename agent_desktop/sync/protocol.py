@@ -1,0 +1,97 @@
+"""The sync wire protocol, shared by the client (agent_desktop.sync) and server_stub.
+
+Push/pull, server authoritative (shared/ARCHITECTURE.md "Sync protocol"):
+- every local change queues a mutation ``{mutation_id, id, name, args}``; mutation_id grows
+  by one per client; the server applies each once, in order, and remembers the last one;
+- pull returns every row changed since the client's cursor (the server's change_seq), or a
+  paged full snapshot when the cursor is unknown (``reset``).
+Pydantic models; both sides validate, and the server answers bad input with a 4xx and a
+reason (never a 500).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+PROTOCOL_VERSION = 1
+MAX_MUTATIONS_PER_PUSH = 500
+MAX_PULL_PAGE = 5000
+
+
+class _Wire(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LoginRequest(_Wire):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=256)
+    client_id: str = Field(min_length=8, max_length=64)
+
+
+class LoginResponse(_Wire):
+    token: str
+    expires_at: str  # ISO 8601 UTC
+    agent_id: str
+    username: str
+    display_name: str
+    role: Literal["agent", "supervisor", "admin"]
+
+
+class Mutation(_Wire):
+    mutation_id: int = Field(ge=1)
+    id: str = Field(min_length=32, max_length=36)  # the mutation's own UUID
+    name: str = Field(min_length=1, max_length=48)
+    args: dict[str, Any]
+
+
+class PushRequest(_Wire):
+    protocol_version: int
+    client_id: str = Field(min_length=8, max_length=64)
+    mutations: list[Mutation] = Field(max_length=MAX_MUTATIONS_PER_PUSH)
+
+
+class MutationResult(_Wire):
+    mutation_id: int
+    status: Literal["applied", "rejected", "duplicate"]
+    reason: str = ""
+
+
+class PushResponse(_Wire):
+    last_mutation_id: int
+    results: list[MutationResult]
+
+
+class PullRequest(_Wire):
+    protocol_version: int
+    client_id: str = Field(min_length=8, max_length=64)
+    cursor: int | None = None  # the last change_seq the client has; None = never synced
+    limit: int = Field(default=MAX_PULL_PAGE, ge=1, le=MAX_PULL_PAGE)
+
+
+class Change(_Wire):
+    table: str
+    id: str
+    row: dict[str, Any]  # every column, JSON-ready (dates as ISO text)
+
+
+class PullResponse(_Wire):
+    cursor: int  # pass back on the next pull
+    last_mutation_id: int  # the client's mutations the server has applied or rejected
+    changes: list[Change]
+    reset: bool = False  # the client must replace what it has with this snapshot
+    more: bool = False  # another page is waiting: pull again now
+
+
+class Problem(_Wire):
+    """Every 4xx body: what went wrong, in words the client can show."""
+
+    detail: str
+    code: str = ""
+
+
+# Mutations the server knows, and the tables their rows live in. Later issues add theirs.
+MUTATIONS: dict[str, str] = {
+    "add_note": "notes",
+}
