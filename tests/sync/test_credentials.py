@@ -6,9 +6,9 @@ from pathlib import Path
 
 import keyring
 import keyring.backends.fail
+from conftest import MemoryKeyring
 
 from agent_desktop.platform.credentials import SERVICE, TokenStore
-from conftest import MemoryKeyring
 
 URL = "http://127.0.0.1:8765"
 
