@@ -23,6 +23,7 @@ from agent_desktop.ui.dialogs import SettingsDialog, ShortcutsDialog
 from agent_desktop.ui.screens.customers.page import CustomersPage
 from agent_desktop.ui.screens.placeholders.view import placeholder
 from agent_desktop.ui.screens.search.view import CustomerFinder, SearchBox, SearchResults
+from agent_desktop.ui.sync_status import SyncController, SyncStatusBar
 from agent_desktop.ui.tasks import Pools
 
 AREAS = ("Customers", "Cases", "Knowledge", "Collections", "Dashboard")
@@ -30,7 +31,7 @@ AREAS = ("Customers", "Cases", "Knowledge", "Collections", "Dashboard")
 
 class MainWindow(QMainWindow):
     def __init__(self, store: Store, who: AgentContext, settings: Settings,
-                 store_label: str = "") -> None:
+                 store_label: str = "", sync: SyncController | None = None) -> None:
         super().__init__()
         self.store = store
         self.who = who
@@ -97,12 +98,20 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         self.status_store = QLabel(store_label or str(store.path))
         self.status_store.setObjectName("muted")
-        self.status_sync = QLabel("Local store \u00b7 sync not set up")
-        self.status_sync.setToolTip(
-            "Changes are saved in the local store and queued; syncing with the server "
-            "arrives with the sync release."
-        )
-        status.addPermanentWidget(self.status_sync)
+        self.sync = sync
+        self.sync_bar: SyncStatusBar | None = None
+        if sync is None:
+            self.status_sync = QLabel("Local store \u00b7 sync not set up")
+            self.status_sync.setToolTip(
+                "Changes are saved in the local store and queued until a sync server is "
+                "set up (agent-desktop --server URL)."
+            )
+            status.addPermanentWidget(self.status_sync)
+        else:
+            self.sync_bar = SyncStatusBar(status)
+            sync.status_changed.connect(self.sync_bar.show)
+            sync.customers_changed.connect(self._customers_changed)
+            self.customers.note_saved.connect(sync.sync_now)
         status.addPermanentWidget(self.status_store)
 
         self._shortcuts()
@@ -153,6 +162,12 @@ class MainWindow(QMainWindow):
         view = self.customers.current_view()
         if view is not None:
             view.ledger.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _customers_changed(self, customer_ids: frozenset[str]) -> None:
+        """A pull brought changes: open 360s of those customers refresh themselves."""
+        for cid in self.customers.open_ids():
+            if cid in customer_ids:
+                self.customers.refresh(cid)
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self).exec()
@@ -207,5 +222,7 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self._clock.stop()
         self.finder.close()
+        if self.sync is not None:
+            self.sync.stop()
         Pools.wait_idle()
         super().closeEvent(event)

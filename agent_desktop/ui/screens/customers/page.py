@@ -31,6 +31,7 @@ class CustomersPage(QWidget):
 
     customer_shown = Signal(str)  # customer_id, once its 360 is painted with data
     notice = Signal(str)  # a calm message for the status bar
+    note_saved = Signal()  # a local change waits in the outbox
 
     def __init__(self, store: Store, who: AgentContext, settings_get: Callable[[str], object],
                  parent: QWidget | None = None) -> None:
@@ -201,6 +202,7 @@ class CustomersPage(QWidget):
     def _note_saved(self, view: Customer360View, added: NoteAdded) -> None:
         view.note_saved(added.note)
         self.notice.emit("Note saved.")
+        self.note_saved.emit()
 
     def _note_failed(self, view: Customer360View, exc: BaseException) -> None:
         if isinstance(exc, (UserFacingError, StoreError)):

@@ -1,0 +1,110 @@
+"""Keeping this desktop in step with the shared server: log in, sync, report status.
+
+The token is kept by platform.credentials (the OS keyring); every failure is sorted into
+what the agent should know: offline (work continues, changes wait), log in again, or a
+change the server refused (it goes to the "needs attention" list).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from agent_desktop.platform.credentials import TokenStore
+from agent_desktop.storage import sync_store
+from agent_desktop.storage.store import Store, StoreError
+from agent_desktop.sync.client import AuthRequired, Offline, Refused, SyncClient
+from agent_desktop.sync.engine import SyncEngine, backoff_seconds
+
+
+@dataclass(frozen=True)
+class SyncStatus:
+    online: bool
+    pending: int
+    rejected: int
+    last_sync_at: datetime | None
+    needs_login: bool = False
+    in_progress: bool = False
+    detail: str = ""
+
+    def syncing(self) -> SyncStatus:
+        return dataclasses.replace(self, in_progress=True)
+
+    def headline(self) -> str:
+        if self.in_progress:
+            return "Syncing\u2026"
+        if self.needs_login:
+            return "Sync paused: log in again"
+        when = self.last_sync_at.astimezone().strftime("%H:%M") if self.last_sync_at else None
+        if not self.online:
+            return f"Offline \u00b7 last sync {when}" if when else "Offline"
+        text = f"Online \u00b7 synced {when}" if when else "Online"
+        if self.rejected:
+            text += f" \u00b7 {self.rejected} need attention"
+        return text
+
+
+class SyncService:
+    def __init__(self, store: Store, server_url: str, username: str,
+                 tokens: TokenStore | None = None) -> None:
+        self.store = store
+        self.server_url = server_url
+        self.username = username
+        self.tokens = tokens or TokenStore()
+        self.client = SyncClient(server_url, sync_store.client_id(store))
+        self.client.token = self.tokens.load(server_url, username)
+        self.engine = SyncEngine(store, self.client)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def login(self, password: str) -> None:
+        """Log in; the token goes to the keyring. Raises SyncError with the reason."""
+        answer = self.client.login(self.username, password)
+        self.tokens.save(self.server_url, self.username, answer.token)
+
+    def logout(self) -> None:
+        self.client.token = None
+        self.tokens.delete(self.server_url, self.username)
+
+    def _status(self, **kwargs: object) -> SyncStatus:
+        last = sync_store.last_sync_at(self.store)
+        values: dict[str, object] = {
+            "online": True,
+            "pending": sync_store.pending_count(self.store),
+            "rejected": len(sync_store.rejected(self.store)),
+            "last_sync_at": datetime.fromisoformat(last) if last else None,
+        }
+        values.update(kwargs)
+        return SyncStatus(**values)  # type: ignore[arg-type]
+
+    def sync(self) -> tuple[SyncStatus, frozenset[str]]:
+        """One pass; never raises for network, server or login trouble."""
+        if self.client.token is None:
+            return self._status(online=False, needs_login=True,
+                                detail="Log in to send your changes."), frozenset()
+        try:
+            result = self.engine.sync_once()
+        except AuthRequired as exc:
+            self.client.token = None
+            return self._status(online=False, needs_login=True, detail=str(exc)), frozenset()
+        except Offline as exc:
+            return self._status(online=False, detail=f"{exc} Your changes are kept and "
+                                "will be sent when the connection returns."), frozenset()
+        except Refused as exc:
+            return self._status(detail=f"The server refused a sync request: {exc}"), frozenset()
+        except StoreError as exc:
+            return self._status(online=False, detail=exc.message), frozenset()
+        return self._status(detail=f"Synced at {datetime.now(UTC).astimezone():%H:%M:%S}."), \
+            result.customers
+
+    def status(self) -> SyncStatus:
+        return self._status(online=self.client.token is not None)
+
+    @staticmethod
+    def next_delay_ms(failures: int, interval_ms: int) -> int:
+        """Next automatic sync: the interval while online; backoff with jitter when not."""
+        if failures == 0:
+            return interval_ms
+        return int(1000 * (1 + backoff_seconds(failures, base=2.0, cap=60.0)))
