@@ -66,6 +66,10 @@ def main(argv: list[str] | None = None) -> int:
                    "supervisor)")
     p.add_argument("--screenshot", type=Path, metavar="DIR",
                    help="render every screen to PNG files in DIR and exit")
+    p.add_argument("--server", metavar="URL",
+                   help="the sync server to use (e.g. http://127.0.0.1:8765)")
+    p.add_argument("--no-sync", action="store_true",
+                   help="with --demo: work from the local store only, no embedded server")
     p.add_argument("--exit-after-first-paint", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     store = a.store
@@ -78,7 +82,9 @@ def main(argv: list[str] | None = None) -> int:
         label = "Demo store"
     from agent_desktop.app import run
 
-    return run(store, a.user, a.screenshot, label, a.exit_after_first_paint)
+    embedded = bool(a.demo and not a.server and not a.no_sync and not a.exit_after_first_paint)
+    return run(store, a.user, a.screenshot, label, a.exit_after_first_paint,
+               server_url=a.server, embedded_server=embedded)
 
 
 if __name__ == "__main__":

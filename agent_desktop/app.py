@@ -16,9 +16,11 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from agent_desktop.platform import logs, paths
 from agent_desktop.platform.settings import Settings
 from agent_desktop.services.context import AgentContext, agent_by_username
+from agent_desktop.services.sync import SyncService
 from agent_desktop.storage.store import Store, StoreError, open_store
 from agent_desktop.ui import theme
 from agent_desktop.ui.main_window import MainWindow
+from agent_desktop.ui.sync_status import SyncController
 from agent_desktop.ui.tasks import Pools
 
 log = logging.getLogger(__name__)
@@ -69,9 +71,40 @@ def resolve_agent(store: Store, username: str) -> AgentContext:
 
 
 def build_window(store: Store, username: str, settings: Settings,
-                 store_label: str = "") -> MainWindow:
+                 store_label: str = "", sync: SyncController | None = None) -> MainWindow:
     who = resolve_agent(store, username)
-    return MainWindow(store, who, settings, store_label)
+    return MainWindow(store, who, settings, store_label, sync)
+
+
+DEMO_PASSWORD = "demo"
+
+
+class SyncSetup:
+    """The sync pieces for one run: an embedded server for the demo, or a real one."""
+
+    def __init__(self, store: Store, username: str, server_url: str | None,
+                 embedded: bool) -> None:
+        self.server = None
+        password = None
+        if embedded:
+            from server_stub.__main__ import prepare
+            from server_stub.app import create_app
+            from server_stub.embedded import EmbeddedServer
+
+            database = f"sqlite:///{paths.data_dir() / 'demo-server.sqlite3'}"
+            prepare(database, seed_demo_users=True)
+            self.server = EmbeddedServer(create_app(database)).start()
+            server_url = self.server.url
+            password = DEMO_PASSWORD
+        assert server_url is not None
+        self.service = SyncService(store, server_url, username, auto_password=password)
+        self.controller = SyncController(self.service)
+
+    def close(self) -> None:
+        self.controller.stop()
+        self.service.close()
+        if self.server is not None:
+            self.server.stop()
 
 
 class _FirstPaint(QObject):
@@ -86,7 +119,8 @@ class _FirstPaint(QObject):
 
 
 def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
-        store_label: str = "", exit_after_first_paint: bool = False) -> int:
+        store_label: str = "", exit_after_first_paint: bool = False,
+        server_url: str | None = None, embedded_server: bool = False) -> int:
     log_file = logs.configure()
     configure_qt_settings()
     app = QApplication.instance() or QApplication(sys.argv[:1])
@@ -102,7 +136,11 @@ def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
             QMessageBox.critical(None, "The customer store cannot be opened", exc.message)
         print(exc.message, file=sys.stderr)
         return 2
-    window = build_window(store, username, settings, store_label)
+    sync = None
+    if screenshot_dir is None and (server_url or embedded_server):
+        sync = SyncSetup(store, username, server_url, embedded_server)
+    window = build_window(store, username, settings, store_label,
+                          sync.controller if sync else None)
     if screenshot_dir is not None:
         from agent_desktop.ui.screenshots import capture_all
 
@@ -116,10 +154,14 @@ def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
         probe = _FirstPaint(window)
         window.customers.installEventFilter(probe)
     window.show()
+    if sync is not None:
+        sync.controller.start()
     # The first 360 view (and pyqtgraph, about a second with numpy) is built after the
     # first paint, not before it.
     QTimer.singleShot(300, window.customers, window.customers.prepare_spare)
     code = app.exec()
+    if sync is not None:
+        sync.close()
     Pools.shutdown()
     store.close()
     return int(code)

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from agent_desktop.platform.credentials import TokenStore
 from agent_desktop.storage import sync_store
 from agent_desktop.storage.store import Store, StoreError
-from agent_desktop.sync.client import AuthRequired, Offline, Refused, SyncClient
+from agent_desktop.sync.client import AuthRequired, Offline, Refused, SyncClient, SyncError
 from agent_desktop.sync.engine import SyncEngine, backoff_seconds
 
 
@@ -47,8 +47,10 @@ class SyncStatus:
 
 class SyncService:
     def __init__(self, store: Store, server_url: str, username: str,
-                 tokens: TokenStore | None = None) -> None:
+                 tokens: TokenStore | None = None, auto_password: str | None = None) -> None:
         self.store = store
+        # Only for the demo's embedded server: log in by itself, on the sync thread.
+        self._auto_password = auto_password
         self.server_url = server_url
         self.username = username
         self.tokens = tokens or TokenStore()
@@ -81,6 +83,11 @@ class SyncService:
 
     def sync(self) -> tuple[SyncStatus, frozenset[str]]:
         """One pass; never raises for network, server or login trouble."""
+        if self.client.token is None and self._auto_password is not None:
+            try:
+                self.login(self._auto_password)
+            except SyncError as exc:
+                return self._status(online=False, detail=str(exc)), frozenset()
         if self.client.token is None:
             return self._status(online=False, needs_login=True,
                                 detail="Log in to send your changes."), frozenset()

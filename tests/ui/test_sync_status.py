@@ -1,0 +1,64 @@
+"""The agent sees sync happen: a saved note goes to the server and the status bar says so."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from pytestqt.qtbot import QtBot
+
+from agent_desktop.app import DEMO_PASSWORD, build_window, configure_qt_settings
+from agent_desktop.platform.settings import Settings
+from agent_desktop.services.sync import SyncService
+from agent_desktop.storage.store import Store
+from agent_desktop.ui.main_window import MainWindow
+from agent_desktop.ui.sync_status import SyncController
+from server_stub.__main__ import prepare
+from server_stub.app import create_app
+from server_stub.embedded import EmbeddedServer
+
+
+@pytest.fixture
+def synced_window(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[MainWindow]:
+    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    prepare(url, seed_demo_users=True)
+    with EmbeddedServer(create_app(url)) as server:
+        service = SyncService(store, server.url, "agent", auto_password=DEMO_PASSWORD)
+        controller = SyncController(service, interval_ms=60_000)
+        configure_qt_settings()
+        win = build_window(store, "agent", Settings(), sync=controller)
+        qtbot.addWidget(win)
+        win.show()
+        with qtbot.waitSignal(controller.status_changed, timeout=10000):
+            controller.start()
+        yield win
+        win.close()
+        service.close()
+
+
+def test_a_saved_note_is_synced_and_the_status_bar_says_so(
+        qtbot: QtBot, synced_window: MainWindow, store: Store) -> None:
+    bar = synced_window.sync_bar
+    assert bar is not None
+    qtbot.waitUntil(lambda: bar.state.text().startswith("Online"), timeout=10000)
+    with store.engine.connect() as conn:
+        cid, name = conn.exec_driver_sql(
+            "SELECT id, display_name FROM customers ORDER BY account_number LIMIT 1").one()
+    with qtbot.waitSignal(synced_window.customers.customer_shown, timeout=10000):
+        synced_window.customers.open_customer(str(cid), str(name))
+    view = synced_window.customers.current_view()
+    assert view is not None
+    qtbot.keyClick(synced_window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(view.note_edit, "Synced from the desktop.")
+    with qtbot.waitSignal(synced_window.customers.note_saved, timeout=10000):
+        qtbot.keyClick(view.note_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+
+    def outbox() -> list[str]:
+        with store.engine.connect() as conn:
+            return [r[0] for r in conn.exec_driver_sql("SELECT status FROM sync_outbox")]
+
+    qtbot.waitUntil(lambda: outbox() == ["applied"], timeout=10000)
+    qtbot.waitUntil(lambda: "synced" in bar.state.text() and bar.pending.text() == "",
+                    timeout=10000)
