@@ -1,17 +1,142 @@
-"""``agent-desktop-server``: the shared sync server (arrives with the sync capability)."""
+"""``agent-desktop-server``: the shared sync server for several Agent Desktop clients.
+
+    agent-desktop-server [--host 127.0.0.1] [--port 8765]
+                         [--database PATH | sqlite:///PATH | postgresql+psycopg://...]
+                         [--seed-demo-users]
+
+Options fall back to AGENT_DESKTOP_SERVER_HOST / _PORT / _DATABASE, then to the defaults.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+from collections.abc import Sequence
+
+import platformdirs
+from sqlalchemy.orm import Session
+
+from server_stub.store import Role, create_schema, database_url, open_engine, seed_users
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+DEMO_PASSWORD = "demo"
+DEMO_USERS: list[tuple[str, str, Role, str]] = [
+    ("agent", "Dana Reyes", "agent", DEMO_PASSWORD),
+    ("supervisor", "Sam Okafor", "supervisor", DEMO_PASSWORD),
+]
 
 
-def main() -> int:
-    print(
-        "agent-desktop-server: the sync server is not part of this version yet; "
-        "Agent Desktop works from its local store.",
-        file=sys.stderr,
+def default_database() -> str:
+    return str(platformdirs.user_data_path("agent-desktop-server") / "server.sqlite3")
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number") from None
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{port} is not a port number (0-65535)")
+    return port
+
+
+def build_parser() -> argparse.ArgumentParser:
+    env = os.environ
+    parser = argparse.ArgumentParser(
+        prog="agent-desktop-server",
+        description="The Agent Desktop sync server: login, push/pull sync, event stream.",
     )
-    return 2
+    parser.add_argument(
+        "--host",
+        default=env.get("AGENT_DESKTOP_SERVER_HOST", DEFAULT_HOST),
+        help="address to listen on (default %(default)s; env AGENT_DESKTOP_SERVER_HOST)",
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        # A string default goes through type=_port too, so a bad env value is reported.
+        default=env.get("AGENT_DESKTOP_SERVER_PORT", str(DEFAULT_PORT)),
+        help="port to listen on (default %(default)s; env AGENT_DESKTOP_SERVER_PORT)",
+    )
+    parser.add_argument(
+        "--database",
+        default=env.get("AGENT_DESKTOP_SERVER_DATABASE", default_database()),
+        help="a SQLite file path or SQLAlchemy URL, e.g. sqlite:///server.sqlite3 or "
+        "postgresql+psycopg://user@host/db (default %(default)s; "
+        "env AGENT_DESKTOP_SERVER_DATABASE)",
+    )
+    parser.add_argument(
+        "--seed-demo-users",
+        action="store_true",
+        help=f"create the demo users agent and supervisor (password {DEMO_PASSWORD!r}) "
+        "if they do not exist",
+    )
+    return parser
+
+
+def _shown(url: str) -> str:
+    # Never print a database password.
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def prepare(database: str, *, seed_demo_users: bool = False) -> list[str]:
+    """Create the schema (and the demo users if asked); returns the demo users added."""
+    url = database_url(database)
+    if url.startswith("sqlite:///"):
+        # A fresh machine: the default data folder may not exist yet.
+        os.makedirs(os.path.dirname(url.removeprefix("sqlite:///")) or ".", exist_ok=True)
+    engine = open_engine(url)
+    try:
+        create_schema(engine)
+        if not seed_demo_users:
+            return []
+        with Session(engine) as session, session.begin():
+            return seed_users(session, DEMO_USERS)
+    finally:
+        engine.dispose()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    url = database_url(args.database)
+    try:
+        added = prepare(url, seed_demo_users=args.seed_demo_users)
+        if args.seed_demo_users:
+            for username, display_name, role, password in DEMO_USERS:
+                state = "created" if username in added else "already there"
+                print(
+                    f"demo user {username!r} / password {password!r}: {display_name} "
+                    f"({role}), {state}"
+                )
+    except ModuleNotFoundError as exc:
+        print(
+            f"agent-desktop-server: the database driver is not installed ({exc.name}); for "
+            "PostgreSQL: pip install 'psycopg[binary]'",
+            file=sys.stderr,
+        )
+        return 2
+    except Exception as exc:  # shown plainly: a bad URL or an unreachable database
+        print(f"agent-desktop-server: cannot open {_shown(url)}: {exc}", file=sys.stderr)
+        return 2
+
+    # Imported here so --help stays fast.
+    from server_stub.app import create_app
+    from server_stub.serve import make_server
+
+    print(f"agent-desktop-server: database {_shown(url)}")
+    print(f"agent-desktop-server: listening on http://{args.host}:{args.port} (Ctrl+C stops)")
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(
+            "agent-desktop-server: note: plain HTTP; put it behind a TLS proxy before agents "
+            "log in over a network."
+        )
+    server = make_server(create_app(url), args.host, args.port)
+    server.run()
+    return 0 if server.started else 1
 
 
 if __name__ == "__main__":

@@ -1,0 +1,402 @@
+"""The sync server's HTTP face: FastAPI endpoints under /v1 (see shared ARCHITECTURE.md).
+
+Endpoints stay thin: they validate with the wire models (agent_desktop.sync.protocol), run
+the blocking store work from service.py on worker threads, and turn every refusal into a
+Problem body ``{detail, code}`` the client can show word for word.
+
+Threads: one writer thread does every write, so SQLite never sees two writers from this
+process (a deferred SQLite transaction that reads and then writes fails outright, without
+waiting, when another connection wrote in between); a small reader pool serves token
+checks, pulls and password hashing, which WAL lets run beside the writer. Both pools
+are ours rather than anyio's shared one so that shutdown joins every thread.
+"""
+
+# No `from __future__ import annotations`: FastAPI must resolve the endpoints' annotations,
+# and some name objects local to create_app.
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from functools import partial
+from typing import Annotated, Any, Literal, TypeVar
+
+from argon2 import PasswordHasher
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agent_desktop.sync.protocol import (
+    PROTOCOL_VERSION,
+    LoginRequest,
+    LoginResponse,
+    Problem,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
+from server_stub.errors import ApiError, unauthorized
+from server_stub.events import EventBroker, event_stream
+from server_stub.service import Auth, Principal, Sync, unsupported_protocol
+from server_stub.store import create_schema, open_engine
+
+log = logging.getLogger("server_stub")
+
+MAX_BODY_BYTES = 1024 * 1024
+READER_THREADS = 4
+T = TypeVar("T")
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+    protocol_version: int
+
+
+class EventStreamResponse(StreamingResponse):
+    media_type = "text/event-stream"
+
+
+_DESCRIPTIONS = {
+    400: "Malformed request (not JSON) or a sync protocol version the server does not speak",
+    401: "Not logged in, the session is not valid or has expired, or wrong credentials",
+    403: "The session belongs to another installation (client id)",
+    413: "The request body is larger than 1 MB",
+    422: "The request does not match the schema; the detail names the first problem",
+    423: "The account is locked after too many failed logins",
+}
+
+
+def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    return {s: {"model": Problem, "description": _DESCRIPTIONS[s]} for s in statuses}
+
+
+def _json_problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """For a route whose own media type is not JSON: "model" would document the Problem
+    under that media type, so name the JSON content explicitly (the other routes put
+    Problem in the components)."""
+    content = {"application/json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+    return {s: {"description": _DESCRIPTIONS[s], "content": content} for s in statuses}
+
+
+def _problem(
+    status: int, detail: str, code: str, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        Problem(detail=detail, code=code).model_dump(), status_code=status, headers=headers
+    )
+
+
+class BodyLimit:
+    """Refuse request bodies over ``max_bytes`` with 413, before anything parses them.
+
+    The body is read (up to the limit) and replayed to the app, so a chunked upload with
+    no Content-Length is bounded too. An oversized body is drained, up to a cap, before
+    answering: closing on a client that is still sending makes it see a broken pipe
+    instead of the 413.
+    """
+
+    _DRAIN_FACTOR = 16
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = next((v for k, v in scope["headers"] if k == b"content-length"), None)
+        too_large = declared is not None and declared.isdigit() and int(declared) > self.max_bytes
+        chunks: list[bytes] = []
+        size = 0
+        more = True
+        while more:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the client gave up; nobody to answer
+            body = message.get("body", b"")
+            size += len(body)
+            more = bool(message.get("more_body", False))
+            if size > self.max_bytes:
+                too_large = True
+            if too_large:
+                if size > self.max_bytes * self._DRAIN_FACTOR:
+                    break
+                continue
+            chunks.append(body)
+        if too_large:
+            response = _problem(
+                413,
+                f"The request is larger than {self.max_bytes // 1024} KB; send fewer changes "
+                "per push.",
+                "too_large",
+                headers={"Connection": "close"},
+            )
+            await response(scope, receive, send)
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+            return await receive()  # after the body: wait for the disconnect, as usual
+
+        await self.app(scope, replay, send)
+
+
+class Runtime:
+    """Everything a running app holds: store services, worker threads, the event broker."""
+
+    def __init__(self, engine: Engine, auth: Auth, sync: Sync, heartbeat_seconds: float) -> None:
+        self.engine = engine
+        self.auth = auth
+        self.sync = sync
+        self.heartbeat_seconds = heartbeat_seconds
+        self.broker = EventBroker()
+        self._reader: ThreadPoolExecutor | None = None
+        self._writer: ThreadPoolExecutor | None = None
+
+    # Pools start lazily (threads appear only when work arrives) so an app that is built
+    # but never served costs nothing; close() joins whatever was started.
+    async def read(self, fn: Callable[[], T]) -> T:
+        if self._reader is None:
+            self._reader = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="server-read")
+        return await asyncio.get_running_loop().run_in_executor(self._reader, fn)
+
+    async def write(self, fn: Callable[[], T]) -> T:
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(1, thread_name_prefix="server-write")
+        return await asyncio.get_running_loop().run_in_executor(self._writer, fn)
+
+    def open(self) -> None:
+        self.broker = EventBroker()  # a served-again app gets a fresh, open broker
+
+    def close_streams(self) -> None:
+        self.broker.close()
+
+    def close(self) -> None:
+        self.broker.close()
+        for pool in (self._reader, self._writer):
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+        self._reader = self._writer = None
+        self.engine.dispose()
+
+
+def runtime_of(app: FastAPI) -> Runtime:
+    runtime = app.state.runtime
+    if not isinstance(runtime, Runtime):
+        raise TypeError("not an app made by server_stub.app.create_app")
+    return runtime
+
+
+def close_event_streams(app: FastAPI) -> None:
+    """End every open /v1/events stream (call before the server shuts down, or uvicorn
+    waits for them forever). serve.Server does this for you."""
+    runtime_of(app).close_streams()
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
+    where = ".".join(loc)
+    message = str(error.get("msg", "invalid value"))
+    return f"{where}: {message}" if where else message
+
+
+def create_app(
+    database_url: str,
+    *,
+    token_ttl_minutes: int = 720,
+    clock: Callable[[], datetime] | None = None,
+    password_hasher: PasswordHasher | None = None,
+    heartbeat_seconds: float = 15.0,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """The sync server as an ASGI app over ``database_url`` (a SQLAlchemy URL or a SQLite
+    file path); creates missing tables.
+
+    ``clock`` returns aware UTC datetimes (tests move it to expire tokens and lockouts);
+    ``password_hasher`` defaults to argon2id with argon2-cffi's recommended parameters.
+    """
+    if token_ttl_minutes <= 0:
+        raise ValueError("token_ttl_minutes must be positive")
+    now = clock or _utcnow
+    engine = open_engine(database_url)
+    create_schema(engine)
+    sessions = sessionmaker(engine, class_=Session, expire_on_commit=False)
+    hasher = password_hasher or PasswordHasher()
+    auth = Auth(sessions, hasher, now, timedelta(minutes=token_ttl_minutes))
+    runtime = Runtime(engine, auth, Sync(sessions, now), heartbeat_seconds)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        runtime.open()
+        try:
+            yield
+        finally:
+            runtime.close()
+
+    app = FastAPI(
+        title="Agent Desktop sync server",
+        version=f"{PROTOCOL_VERSION}",
+        summary="Login, push/pull sync and event stream for Agent Desktop clients.",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+
+    # --- errors: every refusal is a Problem ------------------------------------------------
+
+    @app.exception_handler(ApiError)
+    async def on_api_error(_request: Request, exc: ApiError) -> JSONResponse:
+        return _problem(exc.status, exc.detail, exc.code, exc.headers or None)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers) if exc.headers else None
+        return _problem(exc.status_code, str(exc.detail), f"http_{exc.status_code}", headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        body = exc.body
+        if (
+            request.url.path.startswith("/v1/sync/")
+            and isinstance(body, dict)
+            and "protocol_version" in body
+            and body["protocol_version"] != PROTOCOL_VERSION
+        ):
+            # A newer (or older) client's body may not fit this server's models at all;
+            # the version is the problem to report, not the first field that differs.
+            bad = unsupported_protocol(body["protocol_version"])
+            return _problem(bad.status, bad.detail, bad.code)
+        errors = list(exc.errors())
+        first: dict[str, Any] = dict(errors[0]) if errors else {}
+        if first.get("type") == "json_invalid":
+            return _problem(400, "The request body is not valid JSON.", "malformed_json")
+        if first.get("type") == "missing" and tuple(first.get("loc", ())) == ("body",):
+            return _problem(422, "The request needs a JSON body.", "invalid_request")
+        detail = _describe(first) if first else "The request is not valid."
+        if len(errors) > 1:
+            detail += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
+        return _problem(422, detail, "invalid_request")
+
+    @app.exception_handler(OperationalError)
+    async def on_database_down(_request: Request, exc: OperationalError) -> JSONResponse:
+        # Locked or unreachable database: transient, so 503 and the client retries.
+        log.warning("database unavailable: %s", exc.orig)
+        return _problem(
+            503,
+            "The server's database is busy or unreachable; try again in a moment.",
+            "database_unavailable",
+            headers={"Retry-After": "2"},
+        )
+
+    @app.exception_handler(Exception)
+    async def on_bug(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _problem(500, "The server hit an unexpected error; try again later.", "internal")
+
+    # --- auth ------------------------------------------------------------------------------
+
+    bearer = HTTPBearer(
+        auto_error=False, description="The token from POST /v1/auth/login"
+    )
+
+    async def current_principal(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Principal:
+        if credentials is None:
+            raise unauthorized("Log in first: this needs a session token.", "not_logged_in")
+        return await runtime.read(partial(auth.authenticate, credentials.credentials))
+
+    Caller = Annotated[Principal, Depends(current_principal)]
+
+    @app.get("/v1/health", response_model=Health, responses=_problems(413), tags=["server"])
+    async def health() -> Health:
+        return Health(status="ok", protocol_version=PROTOCOL_VERSION)
+
+    @app.post(
+        "/v1/auth/login",
+        response_model=LoginResponse,
+        responses=_problems(400, 401, 413, 422, 423),
+        tags=["auth"],
+    )
+    async def login(body: LoginRequest) -> LoginResponse:
+        """Open a session. Unknown users and wrong passwords get the same answer; ten
+        failures in a row lock the account for 30 minutes."""
+        check = await runtime.read(partial(auth.check_password, body))
+        return await runtime.write(partial(auth.record_login, body, check))
+
+    @app.post(
+        "/v1/auth/logout",
+        status_code=204,
+        response_class=Response,
+        responses=_problems(401, 413),
+        tags=["auth"],
+    )
+    async def logout(who: Caller) -> Response:
+        await runtime.write(partial(auth.logout, who))
+        return Response(status_code=204)
+
+    # --- sync ------------------------------------------------------------------------------
+
+    @app.post(
+        "/v1/sync/push",
+        response_model=PushResponse,
+        responses=_problems(400, 401, 403, 413, 422),
+        tags=["sync"],
+    )
+    async def push(body: PushRequest, who: Caller) -> PushResponse:
+        """Apply the client's mutations in order, each once; stops at a gap."""
+        response, top_seq = await runtime.write(partial(runtime.sync.push, who, body))
+        if top_seq is not None:
+            runtime.broker.publish_poke(top_seq)
+        return response
+
+    @app.post(
+        "/v1/sync/pull",
+        response_model=PullResponse,
+        responses=_problems(400, 401, 403, 413, 422),
+        tags=["sync"],
+    )
+    async def pull(body: PullRequest, who: Caller) -> PullResponse:
+        """Rows changed since the cursor, or a paged snapshot when the cursor is unknown."""
+        return await runtime.read(partial(runtime.sync.pull, who, body))
+
+    @app.get(
+        "/v1/events",
+        response_class=EventStreamResponse,
+        responses={
+            200: {
+                "description": 'Server-sent events: "poke" (data {"cursor": N}: pull now) '
+                "and comment heartbeats.",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            **_json_problems(401, 413),
+        },
+        tags=["sync"],
+    )
+    async def events(_who: Caller) -> EventStreamResponse:
+        return EventStreamResponse(
+            event_stream(runtime.broker, runtime.heartbeat_seconds),
+            # no-cache and no proxy buffering: a poke must arrive when it is sent.
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    return app

@@ -1,0 +1,500 @@
+"""What the endpoints do, as blocking calls against the store (no HTTP, no asyncio).
+
+app.py runs these on its worker threads. Every call opens its own session and keeps its
+transactions short; ``clock`` is injected so tests can move time (lockouts, expiry)
+without sleeping.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_desktop.sync.protocol import (
+    PROTOCOL_VERSION,
+    Change,
+    LoginRequest,
+    LoginResponse,
+    Mutation,
+    MutationResult,
+    PullRequest,
+    PullResponse,
+    PushRequest,
+    PushResponse,
+)
+from server_stub.errors import ApiError, unauthorized
+from server_stub.mutations import Actor, MutationRejected, apply_mutation
+from server_stub.store import (
+    Client,
+    MutationLog,
+    Role,
+    SyncedRow,
+    Token,
+    User,
+    current_change_seq,
+)
+
+Clock = Callable[[], datetime]
+
+MAX_FAILED_LOGINS = 10
+LOCKOUT = timedelta(minutes=30)
+WRONG_LOGIN = "Wrong username or password."
+SESSION_EXPIRED = "Your session has expired; log in again."
+REUSED_ID = "mutation id reused with different content"
+# A push that loses a race with another server process re-reads and tries again this often.
+_RACE_RETRIES = 5
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def args_digest(args: dict[str, Any]) -> str:
+    """A stable fingerprint of a mutation's args (key order and spacing do not matter).
+
+    ASCII escapes keep it defined for any text JSON can carry, lone surrogates included.
+    """
+    canonical = json.dumps(args, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode("ascii")).hexdigest()
+
+
+def bad_text(value: object, where: str = "") -> str | None:
+    """Where ``value`` holds text no database can store (a NUL character, or a lone
+    surrogate that has no UTF-8 form), or None when it is all fine.
+
+    JSON can carry both (\\u0000, \\ud800); SQLite's driver and PostgreSQL refuse them, so
+    they are caught here as input errors instead of failing as a 500 deep in a write.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            return where or "text"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return where or "text"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = bad_text(key, where) or bad_text(item, f"{where}.{key}" if where else key)
+            if found:
+                return found
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found = bad_text(item, f"{where}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def refuse_bad_text(**fields: object) -> None:
+    """422 for a request whose own fields (not a mutation's args) hold unstorable text."""
+    for name, value in fields.items():
+        found = bad_text(value, name)
+        if found:
+            raise ApiError(
+                422,
+                f"{found}: the text has a NUL character or is not valid Unicode.",
+                "invalid_request",
+            )
+
+
+def unsupported_protocol(version: object) -> ApiError:
+    shown = repr(version)[:20]
+    return ApiError(
+        400,
+        f"This server speaks sync protocol version {PROTOCOL_VERSION}, and the app sent "
+        f"{shown}. Update the app (or the server) so they match.",
+        "unsupported_protocol",
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a bearer token belongs to, and which installation it was issued to."""
+
+    user_id: str
+    username: str
+    display_name: str
+    role: Role
+    client_id: str
+    token_hash: str
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.user_id, self.username, self.display_name, self.role)
+
+
+@dataclass(frozen=True, slots=True)
+class PasswordCheck:
+    """The outcome of checking a known user's password, before it is recorded."""
+
+    user_id: str
+    ok: bool
+
+
+class _LostRace(Exception):
+    """Another writer advanced this client's last_mutation_id first: re-read and retry."""
+
+
+def _locked(until: datetime) -> ApiError:
+    return ApiError(
+        423,
+        f"This account is locked after {MAX_FAILED_LOGINS} failed logins, until "
+        f"{until:%Y-%m-%d %H:%M} UTC. Try again after that, or ask a supervisor.",
+        "account_locked",
+    )
+
+
+class Auth:
+    """Login, token checks and logout."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        hasher: PasswordHasher,
+        clock: Clock,
+        token_ttl: timedelta,
+    ) -> None:
+        self._sessions = sessions
+        self._hasher = hasher
+        self._clock = clock
+        self._ttl = token_ttl
+        # Verified against when the username is unknown, so an unknown user costs as much
+        # time as a wrong password and timing does not reveal which usernames exist.
+        self._dummy_hash = hasher.hash(secrets.token_urlsafe(16))
+
+    # --- login: check (any thread) then record (the writer thread) ---------------------
+
+    def check_password(self, request: LoginRequest) -> PasswordCheck | None:
+        """Verify the password; None for an unknown user. Raises 423 while locked.
+
+        Read-only and CPU-heavy (argon2), so it runs off the single writer thread.
+        """
+        refuse_bad_text(
+            username=request.username, password=request.password, client_id=request.client_id
+        )
+        with self._sessions() as session:
+            user = session.scalar(select(User).where(User.username == request.username))
+            if user is not None:
+                user_id, password_hash, locked_until = (
+                    user.id, user.password_hash, user.locked_until
+                )
+        if user is None:
+            self._verify(self._dummy_hash, request.password)
+            return None
+        if locked_until is not None and locked_until > self._clock():
+            # Refused before verifying: a locked account must not become a free oracle.
+            raise _locked(locked_until)
+        return PasswordCheck(user_id, self._verify(password_hash, request.password))
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    def record_login(self, request: LoginRequest, check: PasswordCheck | None) -> LoginResponse:
+        """Count a failure (locking at the tenth) or open a session. Writes."""
+        if check is None:
+            raise unauthorized(WRONG_LOGIN, "wrong_credentials")
+        now = self._clock()
+        error: ApiError
+        with self._sessions() as session, session.begin():
+            user = session.get(User, check.user_id)
+            if user is None:  # deleted between the check and now
+                raise unauthorized(WRONG_LOGIN, "wrong_credentials")
+            if user.locked_until is not None and user.locked_until > now:
+                raise _locked(user.locked_until)
+            if not check.ok:
+                # Atomic increment: two wrong passwords at once must both count.
+                session.execute(
+                    update(User)
+                    .where(User.id == user.id)
+                    .values(failed_logins=User.failed_logins + 1)
+                    .execution_options(synchronize_session=False)
+                )
+                session.refresh(user)
+                if user.failed_logins >= MAX_FAILED_LOGINS:
+                    user.failed_logins = 0  # the next round after the lock starts afresh
+                    user.locked_until = now + LOCKOUT
+                    session.flush()
+                    error = _locked(user.locked_until)
+                else:
+                    error = unauthorized(WRONG_LOGIN, "wrong_credentials")
+                # Commit the count, then refuse: raising inside the block would roll it back.
+            else:
+                user.failed_logins = 0
+                user.locked_until = None
+                if self._hasher.check_needs_rehash(user.password_hash):
+                    # Hashing parameters were raised since this password was set.
+                    user.password_hash = self._hasher.hash(request.password)
+                token = secrets.token_urlsafe(32)
+                expires_at = now + self._ttl
+                session.execute(delete(Token).where(Token.expires_at <= now))
+                session.add(
+                    Token(
+                        token_hash=hash_token(token),
+                        user_id=user.id,
+                        client_id=request.client_id,
+                        created_at=now,
+                        expires_at=expires_at,
+                    )
+                )
+                client = session.get(Client, request.client_id)
+                if client is None:
+                    session.add(
+                        Client(client_id=request.client_id, user_id=user.id, last_mutation_id=0)
+                    )
+                else:
+                    # A shared desk: the installation keeps its mutation count across users.
+                    client.user_id = user.id
+                return LoginResponse(
+                    token=token,
+                    expires_at=expires_at.isoformat(),
+                    agent_id=user.id,
+                    username=user.username,
+                    display_name=user.display_name,
+                    role=cast(Role, user.role),
+                )
+        raise error
+
+    # --- sessions --------------------------------------------------------------------------
+
+    def authenticate(self, token: str) -> Principal:
+        token_hash = hash_token(token)
+        with self._sessions() as session:
+            row = session.execute(
+                select(Token, User).join(User, User.id == Token.user_id).where(
+                    Token.token_hash == token_hash
+                )
+            ).first()
+            if row is None:
+                raise unauthorized(
+                    "Your session is not valid (logged out, or the server was reset); "
+                    "log in again.",
+                    "invalid_token",
+                )
+            tok, user = row
+            if tok.expires_at <= self._clock():
+                raise unauthorized(SESSION_EXPIRED, "session_expired")
+            return Principal(
+                user_id=user.id,
+                username=user.username,
+                display_name=user.display_name,
+                role=cast(Role, user.role),
+                client_id=tok.client_id,
+                token_hash=token_hash,
+            )
+
+    def logout(self, principal: Principal) -> None:
+        with self._sessions() as session, session.begin():
+            session.execute(delete(Token).where(Token.token_hash == principal.token_hash))
+
+
+class Sync:
+    """Push and pull."""
+
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+        self._sessions = sessions
+        self._clock = clock
+
+    @staticmethod
+    def _check(principal: Principal, version: int, client_id: str) -> None:
+        if version != PROTOCOL_VERSION:
+            raise unsupported_protocol(version)
+        if client_id != principal.client_id:
+            raise ApiError(
+                403,
+                "This session was issued to another installation (client id); log in again "
+                "on this one.",
+                "wrong_client",
+            )
+
+    def push(self, principal: Principal, request: PushRequest) -> tuple[PushResponse, int | None]:
+        """Apply the mutations in order; returns the response and the highest change_seq
+        written (None when nothing changed, so nobody needs a poke)."""
+        self._check(principal, request.protocol_version, request.client_id)
+        for index, mutation in enumerate(request.mutations):
+            # Ids and names are the client's bookkeeping, not user input: unstorable text
+            # there is a client bug, refused as a whole. Args are checked per mutation.
+            refuse_bad_text(**{
+                f"mutations[{index}].id": mutation.id,
+                f"mutations[{index}].name": mutation.name,
+            })
+        results: list[MutationResult] = []
+        top_seq: int | None = None
+        with self._sessions() as session:
+            for mutation in request.mutations:
+                outcome = self._push_one(session, principal, mutation)
+                if outcome is None:
+                    break  # a gap: the client must first send what is missing
+                result, seq = outcome
+                results.append(result)
+                if seq is not None:
+                    top_seq = seq if top_seq is None else max(top_seq, seq)
+            with session.begin():
+                last = self._last_mutation_id(session, principal, create=True)
+        return PushResponse(last_mutation_id=last, results=results), top_seq
+
+    def _push_one(
+        self, session: Session, principal: Principal, mutation: Mutation
+    ) -> tuple[MutationResult, int | None] | None:
+        for _attempt in range(_RACE_RETRIES):
+            try:
+                return self._try_push_one(session, principal, mutation)
+            except (_LostRace, IntegrityError):
+                # Another server process (or a retried request) recorded this mutation id,
+                # or inserted the same row, first. The transaction is rolled back; the next
+                # attempt sees what they did (a duplicate, or an existing row).
+                continue
+        raise RuntimeError(
+            f"mutation {mutation.mutation_id} of client {principal.client_id} kept losing races"
+        )
+
+    def _try_push_one(
+        self, session: Session, principal: Principal, mutation: Mutation
+    ) -> tuple[MutationResult, int | None] | None:
+        digest = args_digest(mutation.args)
+        try:
+            # One transaction per mutation: a later failure never undoes an earlier success.
+            with session.begin():
+                last = self._claim(session, principal, mutation, digest)
+                if not isinstance(last, int):
+                    return last
+                found = bad_text(mutation.args, "args")
+                if found:
+                    raise MutationRejected(
+                        f"{found} has a NUL character or is not valid Unicode."
+                    )
+                seq = apply_mutation(
+                    session, principal.actor, mutation.name, mutation.args, self._clock()
+                )
+                self._record(session, principal, mutation, digest, last, "applied", "")
+                return MutationResult(mutation_id=mutation.mutation_id, status="applied"), seq
+        except MutationRejected as rejected:
+            reason = rejected.reason  # the block above rolled back whatever it wrote
+        # Record the rejection in a fresh transaction and still advance last_mutation_id:
+        # a mutation that can never apply must not block the client's queue.
+        with session.begin():
+            last = self._claim(session, principal, mutation, digest)
+            if not isinstance(last, int):
+                return last
+            self._record(session, principal, mutation, digest, last, "rejected", reason)
+            return (
+                MutationResult(mutation_id=mutation.mutation_id, status="rejected", reason=reason),
+                None,
+            )
+
+    def _claim(
+        self, session: Session, principal: Principal, mutation: Mutation, digest: str
+    ) -> int | tuple[MutationResult, None] | None:
+        """The client's last_mutation_id when ``mutation`` is the next one; else the result
+        for an already-seen mutation, or None for a gap."""
+        last = self._last_mutation_id(session, principal, create=True)
+        if mutation.mutation_id > last + 1:
+            return None
+        if mutation.mutation_id == last + 1:
+            return last
+        logged = session.get(MutationLog, (principal.client_id, mutation.mutation_id))
+        mid = mutation.mutation_id
+        if logged is not None and (
+            logged.mutation_uuid != mutation.id
+            or logged.name != mutation.name
+            or logged.args_sha256 != digest
+        ):
+            return MutationResult(mutation_id=mid, status="rejected", reason=REUSED_ID), None
+        if logged is not None and logged.status == "rejected":
+            # Replay the original refusal: if the first answer was lost on the way, a bare
+            # "duplicate" would let the client believe the change had been applied.
+            return (
+                MutationResult(mutation_id=mid, status="rejected", reason=logged.reason),
+                None,
+            )
+        return MutationResult(mutation_id=mid, status="duplicate"), None
+
+    def _record(
+        self,
+        session: Session,
+        principal: Principal,
+        mutation: Mutation,
+        digest: str,
+        last: int,
+        status: str,
+        reason: str,
+    ) -> None:
+        session.add(
+            MutationLog(
+                client_id=principal.client_id,
+                mutation_id=mutation.mutation_id,
+                mutation_uuid=mutation.id,
+                name=mutation.name,
+                args_sha256=digest,
+                user_id=principal.user_id,
+                status=status,
+                reason=reason,
+                applied_at=self._clock(),
+            )
+        )
+        session.flush()
+        # Compare-and-set: advances only if nobody else advanced it since we read it.
+        advanced = session.execute(
+            update(Client)
+            .where(Client.client_id == principal.client_id, Client.last_mutation_id == last)
+            .values(last_mutation_id=mutation.mutation_id)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(advanced, "rowcount", 0) != 1:
+            raise _LostRace()
+
+    @staticmethod
+    def _last_mutation_id(session: Session, principal: Principal, *, create: bool) -> int:
+        last = session.scalar(
+            select(Client.last_mutation_id).where(Client.client_id == principal.client_id)
+        )
+        if last is None:
+            if not create:
+                return 0
+            # Login creates the row; this only happens if it was removed since.
+            session.add(Client(client_id=principal.client_id, user_id=principal.user_id))
+            session.flush()
+            return 0
+        return last
+
+    def pull(self, principal: Principal, request: PullRequest) -> PullResponse:
+        self._check(principal, request.protocol_version, request.client_id)
+        with self._sessions() as session, session.begin():
+            # Read the acknowledgement first: rows read afterwards are at least as new, so
+            # a client dropping acknowledged outbox entries never loses their effect.
+            last = self._last_mutation_id(session, principal, create=False)
+            top = current_change_seq(session)
+            cursor = request.cursor
+            reset = cursor is None or cursor < 0 or cursor > top
+            start = 0 if reset or cursor is None else cursor
+            rows = session.scalars(
+                select(SyncedRow)
+                .where(SyncedRow.change_seq > start)
+                .order_by(SyncedRow.change_seq)
+                .limit(request.limit + 1)
+            ).all()
+            more = len(rows) > request.limit
+            page = rows[: request.limit]
+            changes = [Change(table=r.table_name, id=r.id, row=dict(r.data)) for r in page]
+            new_cursor = page[-1].change_seq if page else start
+        return PullResponse(
+            cursor=new_cursor,
+            last_mutation_id=last,
+            changes=changes,
+            reset=reset,
+            more=more,
+        )

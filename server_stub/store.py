@@ -1,0 +1,291 @@
+"""The sync server's own store: SQLAlchemy 2 typed models, portable SQL only.
+
+SQLite (a file) is the default; PostgreSQL works by URL through the same code, so nothing
+here may use dialect-only SQL. Dialect differences are confined to ``open_engine`` (SQLite
+connection pragmas, the in-memory pool) and the JSON column type.
+
+The schema is created with ``metadata.create_all`` for now. Alembic migrations for the
+server arrive with its first schema change; ``create_schema`` then becomes "upgrade to
+head", and the tables below stay the baseline revision.
+
+Tables:
+- ``users``: who may log in; argon2 password hashes; lockout bookkeeping.
+- ``tokens``: sessions, keyed by the SHA-256 of the bearer token so a copy of the database
+  never yields a usable token.
+- ``clients``: one row per installation (client_id) with the last mutation id it pushed.
+- ``mutation_log``: every pushed mutation's outcome, for idempotent replays and audits.
+- ``rows``: the server's authoritative copy of every synced row, stamped with a global,
+  strictly increasing ``change_seq`` that pull cursors point into.
+- ``change_counter``: one row that allocates ``change_seq`` values.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from argon2 import PasswordHasher
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    Dialect,
+    Engine,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    event,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+from sqlalchemy.pool import StaticPool
+from sqlalchemy.types import DateTime, TypeDecorator
+
+Role = Literal["agent", "supervisor", "admin"]
+ROLES: tuple[Role, ...] = ("agent", "supervisor", "admin")
+MutationStatus = Literal["applied", "rejected"]
+
+_COUNTER_ID = 1
+
+
+def new_id() -> str:
+    """A new primary key: a random UUID as 32 lowercase hex characters (as the client)."""
+    return uuid.uuid4().hex
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes in, aware UTC datetimes out, stored naive.
+
+    SQLite has no time zones and returns naive values; storing naive UTC everywhere keeps
+    comparisons identical on SQLite and PostgreSQL.
+    """
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the server store only takes aware (UTC) datetimes")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+# JSONB on PostgreSQL (indexable, compact); plain JSON text elsewhere.
+JSONData = JSON().with_variant(JSONB(), "postgresql")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    __table_args__ = (
+        CheckConstraint("role IN ('agent', 'supervisor', 'admin')", name="user_role_known"),
+    )
+
+
+class Token(Base):
+    """A login session. Only the token's SHA-256 is kept: the token itself is a secret."""
+
+    __tablename__ = "tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(
+        String(32), ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    client_id: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Client(Base):
+    """One installation of the app; mutation ids are counted per client."""
+
+    __tablename__ = "clients"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(32), ForeignKey("users.id"))
+    last_mutation_id: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MutationLog(Base):
+    """The outcome of every mutation a client pushed (applied, or rejected with why).
+
+    The composite primary key is the (client_id, mutation_id) uniqueness the protocol
+    relies on: a second server process racing to record the same mutation fails here.
+    ``args_sha256`` lets a replay be compared with the original without keeping args.
+    """
+
+    __tablename__ = "mutation_log"
+
+    client_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    mutation_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    mutation_uuid: Mapped[str] = mapped_column(String(36))
+    name: Mapped[str] = mapped_column(String(48))
+    args_sha256: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(8))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    __table_args__ = (
+        CheckConstraint("status IN ('applied', 'rejected')", name="mutation_status_known"),
+    )
+
+
+class SyncedRow(Base):
+    """The authoritative copy of one synced row, as the JSON the clients receive."""
+
+    __tablename__ = "rows"
+
+    table_name: Mapped[str] = mapped_column("table", String(48), primary_key=True)
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    change_seq: Mapped[int] = mapped_column(BigInteger, unique=True, index=True)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChangeCounter(Base):
+    """Allocates change_seq. Incrementing it inside the writing transaction holds its row
+    lock until commit, so on PostgreSQL concurrent writers commit in change_seq order and a
+    pull can never see seq N+1 before N (a sequence would hand out numbers that commit out
+    of order and let a cursor skip rows)."""
+
+    __tablename__ = "change_counter"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+def database_url(database: str) -> str:
+    """A SQLAlchemy URL for ``database``: URLs pass through, anything else is a file path."""
+    if "://" in database:
+        return database
+    return f"sqlite:///{Path(database).expanduser().resolve()}"
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets pulls read while a push writes; synchronous=NORMAL is durable enough in WAL
+    # (a power cut can lose the last commits, never corrupt); foreign keys are off by
+    # default in SQLite.
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def open_engine(database: str) -> Engine:
+    """An engine for a SQLite file path or any SQLAlchemy URL (e.g. postgresql+psycopg://)."""
+    url = database_url(database)
+    if url.startswith("sqlite"):
+        in_memory = url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
+        if in_memory:
+            # One shared connection, or every pooled connection would see its own empty
+            # database.
+            engine = create_engine(
+                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
+        else:
+            # The timeout is SQLite's busy wait when another process holds the write lock.
+            engine = create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": 15}
+            )
+            event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    # pre_ping: a server restarted under us should cost one retry, not a failed request.
+    return create_engine(url, pool_pre_ping=True)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create missing tables and the change counter row (idempotent).
+
+    Alembic replaces this once the server's schema first changes.
+    """
+    Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        try:
+            with session.begin():
+                if session.get(ChangeCounter, _COUNTER_ID) is None:
+                    session.add(ChangeCounter(id=_COUNTER_ID, value=0))
+        except IntegrityError:
+            pass  # another server process created it at the same moment
+
+
+def next_change_seq(session: Session) -> int:
+    """Allocate the next change_seq inside the caller's (writing) transaction."""
+    session.execute(
+        update(ChangeCounter)
+        .where(ChangeCounter.id == _COUNTER_ID)
+        .values(value=ChangeCounter.value + 1)
+        .execution_options(synchronize_session=False)
+    )
+    value = session.scalar(select(ChangeCounter.value).where(ChangeCounter.id == _COUNTER_ID))
+    if value is None:
+        raise RuntimeError("the change counter row is missing; run create_schema first")
+    return value
+
+
+def current_change_seq(session: Session) -> int:
+    """The highest change_seq handed out so far (0 before any change)."""
+    value = session.scalar(select(ChangeCounter.value).where(ChangeCounter.id == _COUNTER_ID))
+    return value or 0
+
+
+def seed_users(
+    session: Session,
+    users: Sequence[tuple[str, str, Role, str]],
+    *,
+    hasher: PasswordHasher | None = None,
+) -> list[str]:
+    """Add ``(username, display_name, role, password)`` users that do not exist yet.
+
+    Runs in the caller's transaction (the caller commits). Existing users are left alone,
+    passwords included, so seeding twice is harmless. Returns the usernames added.
+    """
+    ph = hasher or PasswordHasher()
+    added: list[str] = []
+    for username, display_name, role, password in users:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+        exists = session.scalar(select(User.id).where(User.username == username))
+        if exists is not None:
+            continue
+        session.add(
+            User(
+                id=new_id(),
+                username=username,
+                display_name=display_name,
+                role=role,
+                password_hash=ph.hash(password),
+                failed_logins=0,
+                locked_until=None,
+            )
+        )
+        added.append(username)
+    session.flush()
+    return added
