@@ -10,6 +10,7 @@ Options fall back to AGENT_DESKTOP_SERVER_HOST / _PORT / _DATABASE, then to the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 from collections.abc import Sequence
@@ -135,7 +136,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             "log in over a network."
         )
     server = make_server(create_app(url), args.host, args.port)
-    server.run()
+    # uvicorn re-raises Ctrl+C once it has shut down gracefully; that is a normal stop.
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
     return 0 if server.started else 1
 
 

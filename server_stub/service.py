@@ -185,14 +185,15 @@ class Auth:
             username=request.username, password=request.password, client_id=request.client_id
         )
         with self._sessions() as session:
-            user = session.scalar(select(User).where(User.username == request.username))
-            if user is not None:
-                user_id, password_hash, locked_until = (
-                    user.id, user.password_hash, user.locked_until
+            found = session.execute(
+                select(User.id, User.password_hash, User.locked_until).where(
+                    User.username == request.username
                 )
-        if user is None:
+            ).first()
+        if found is None:
             self._verify(self._dummy_hash, request.password)
             return None
+        user_id, password_hash, locked_until = found
         if locked_until is not None and locked_until > self._clock():
             # Refused before verifying: a locked account must not become a free oracle.
             raise _locked(locked_until)
