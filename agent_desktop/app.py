@@ -99,6 +99,7 @@ class SyncSetup:
         assert server_url is not None
         self.service = SyncService(store, server_url, username, auto_password=password)
         self.controller = SyncController(self.service)
+        self.service.listen(self.controller.poked.emit)
 
     def close(self) -> None:
         self.controller.stop()

@@ -8,6 +8,7 @@ change the server refused (it goes to the "needs attention" list).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -16,6 +17,7 @@ from agent_desktop.storage import sync_store
 from agent_desktop.storage.store import Store, StoreError
 from agent_desktop.sync.client import AuthRequired, Offline, Refused, SyncClient, SyncError
 from agent_desktop.sync.engine import SyncEngine, backoff_seconds
+from agent_desktop.sync.events import PokeListener
 
 
 @dataclass(frozen=True)
@@ -57,8 +59,16 @@ class SyncService:
         self.client = SyncClient(server_url, sync_store.client_id(store))
         self.client.token = self.tokens.load(server_url, username)
         self.engine = SyncEngine(store, self.client)
+        self._listener: PokeListener | None = None
+
+    def listen(self, on_poke: Callable[[], None]) -> None:
+        """Hear the server's "pull now" pokes; ``on_poke`` runs on the listener's thread."""
+        self._listener = PokeListener(self.server_url, lambda: self.client.token, on_poke)
+        self._listener.start()
 
     def close(self) -> None:
+        if self._listener is not None:
+            self._listener.stop()
         self.client.close()
 
     def login(self, password: str) -> None:

@@ -221,6 +221,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_layout()
         self._clock.stop()
+        self.customers.shut_down()
         self.finder.close()
         if self.sync is not None:
             self.sync.stop()

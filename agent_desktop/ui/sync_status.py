@@ -31,6 +31,7 @@ class SyncController(QObject):
 
     status_changed = Signal(object)  # SyncStatus
     customers_changed = Signal(object)  # frozenset of customer ids changed by a pull
+    poked = Signal()  # the server says there is something to pull (from any thread)
 
     def __init__(self, service: SyncService, parent: QObject | None = None,
                  interval_ms: int = 30_000) -> None:
@@ -48,6 +49,7 @@ class SyncController(QObject):
         self._timer.timeout.connect(self.sync_now)
         self._interval = interval_ms
         self.last: SyncStatus | None = None
+        self.poked.connect(self.sync_now)  # queued: pokes arrive on the listener's thread
 
     def start(self) -> None:
         self.sync_now()

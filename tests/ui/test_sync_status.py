@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,13 +12,17 @@ from pytestqt.qtbot import QtBot
 
 from agent_desktop.app import DEMO_PASSWORD, build_window, configure_qt_settings
 from agent_desktop.platform.settings import Settings
+from agent_desktop.services.context import agent_by_username
+from agent_desktop.services.customer360 import add_note
 from agent_desktop.services.sync import SyncService
-from agent_desktop.storage.store import Store
+from agent_desktop.storage.store import Store, open_store
 from agent_desktop.ui.main_window import MainWindow
 from agent_desktop.ui.sync_status import SyncController
 from server_stub.__main__ import prepare
 from server_stub.app import create_app
 from server_stub.embedded import EmbeddedServer
+
+synced_window_server: list[str] = []
 
 
 @pytest.fixture
@@ -27,6 +32,8 @@ def synced_window(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[MainWi
     with EmbeddedServer(create_app(url)) as server:
         service = SyncService(store, server.url, "agent", auto_password=DEMO_PASSWORD)
         controller = SyncController(service, interval_ms=60_000)
+        service.listen(controller.poked.emit)
+        synced_window_server.append(server.url)
         configure_qt_settings()
         win = build_window(store, "agent", Settings(), sync=controller)
         qtbot.addWidget(win)
@@ -36,6 +43,7 @@ def synced_window(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[MainWi
         yield win
         win.close()
         service.close()
+        synced_window_server.clear()
 
 
 def test_a_saved_note_is_synced_and_the_status_bar_says_so(
@@ -62,3 +70,32 @@ def test_a_saved_note_is_synced_and_the_status_bar_says_so(
     qtbot.waitUntil(lambda: outbox() == ["applied"], timeout=10000)
     qtbot.waitUntil(lambda: "synced" in bar.state.text() and bar.pending.text() == "",
                     timeout=10000)
+
+
+def test_an_open_360_shows_another_agents_note_by_itself(
+        qtbot: QtBot, synced_window: MainWindow, store: Store, demo_store_template: Path,
+        tmp_path: Path) -> None:
+    with store.engine.connect() as conn:
+        cid, name = conn.exec_driver_sql(
+            "SELECT id, display_name FROM customers ORDER BY account_number LIMIT 1").one()
+    with qtbot.waitSignal(synced_window.customers.customer_shown, timeout=10000):
+        synced_window.customers.open_customer(str(cid), str(name))
+    view = synced_window.customers.current_view()
+    assert view is not None
+    other_path = tmp_path / "other-desktop.sqlite3"
+    shutil.copyfile(demo_store_template, other_path)
+    other = open_store(other_path)
+    try:
+        who = agent_by_username(other, "supervisor")
+        assert who is not None
+        add_note(other, who, str(cid), "Left by the supervisor on another desktop.")
+        elsewhere = SyncService(other, synced_window_server[0], "supervisor",
+                                auto_password=DEMO_PASSWORD)
+        status, _ = elsewhere.sync()  # its push pokes this desktop, which pulls
+        assert status.online and status.pending == 0
+        elsewhere.close()
+        qtbot.waitUntil(lambda: any(
+            view.notes_model.row(i).body == "Left by the supervisor on another desktop."
+            for i in range(view.notes_model.rowCount())), timeout=10000)
+    finally:
+        other.close()

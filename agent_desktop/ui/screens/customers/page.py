@@ -43,6 +43,7 @@ class CustomersPage(QWidget):
         # A 360 view built ahead of time, while the agent is idle: building one (tables,
         # chart) costs ~40 ms that would otherwise sit between Enter and the painted 360.
         self._spare: Customer360View | None = None
+        self._closing = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.tabs = QTabWidget()
@@ -121,6 +122,8 @@ class CustomersPage(QWidget):
 
     def prepare_spare(self) -> None:
         """Build the next 360 view now (call when the agent is idle)."""
+        if self._closing:
+            return
         theme = str(self._get("theme"))
         if self._spare is not None and self._spare.theme_name == theme:
             return
@@ -177,6 +180,13 @@ class CustomersPage(QWidget):
 
     def close_current(self) -> None:
         self.close_tab(self.tabs.currentIndex())
+
+    def shut_down(self) -> None:
+        """The window is closing: build nothing more ahead."""
+        self._closing = True
+        if self._spare is not None:
+            self._spare.deleteLater()
+            self._spare = None
 
     def set_theme(self, theme_name: str) -> None:
         for view in self._views.values():
