@@ -177,10 +177,8 @@ class CustomerSearch:
             first_c = self._candidates(first, typing=False)
             last_c = self._candidates(last, typing=True)
             rows = self._q.by_last_first(list(last_c)[:20], list(first_c)[:20], wide)
-            swapped_first = self._candidates(last, typing=True)
-            swapped_last = self._candidates(first, typing=False)
-            rows += self._q.by_last_first(list(swapped_last)[:20], list(swapped_first)[:20],
-                                          wide // 2)
+            # "Smith John": the same candidates, roles swapped.
+            rows += self._q.by_last_first(list(first_c)[:20], list(last_c)[:20], wide // 2)
             for row in rows:
                 score, why = _score_full_name(row.first_norm, row.last_norm, typed)
                 scored.append((score, row.customer_id, why))
