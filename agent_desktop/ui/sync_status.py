@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QStatusBar
 
 from agent_desktop.services.sync import SyncService, SyncStatus
-from agent_desktop.ui.tasks import _Job, _Relay
+from agent_desktop.ui.tasks import Job, Relay
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ class SyncController(QObject):
         self.service = service
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)  # one sync at a time, in order
-        self._relay = _Relay(self)
+        self._relay = Relay(self)
         self._relay.done.connect(self._finished)
         self._running = False
         self._again = False
@@ -68,7 +68,7 @@ class SyncController(QObject):
         if self.last is not None:
             self.status_changed.emit(self.last.syncing())
         service = self.service
-        self._pool.start(_Job(lambda: _run(service), self._relay))
+        self._pool.start(Job(lambda: _run(service), self._relay))
 
     def _finished(self, outcome: _Outcome | None, exc: BaseException | None) -> None:
         self._running = False

@@ -21,15 +21,15 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class _Relay(QObject):
+class Relay(QObject):
     """Lives on the UI thread; the worker emits, Qt queues the call back."""
 
     done = Signal(object, object)  # (result, exception)
     op: Any = None
 
 
-class _Job(QRunnable):
-    def __init__(self, fn: Callable[[], Any], relay: _Relay) -> None:
+class Job(QRunnable):
+    def __init__(self, fn: Callable[[], Any], relay: Relay) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self._fn = fn
@@ -106,13 +106,13 @@ class Op(Generic[T]):
         return self
 
     def run(self) -> None:
-        relay = _Relay(self._parent)  # child of parent: dies with it, so no late callback
+        relay = Relay(self._parent)  # child of parent: dies with it, so no late callback
         relay.done.connect(self._finish)
         relay.op = self  # keeps this Op alive until its answer arrives
         self._relay = relay
         Pools.in_flight += 1
         pool = Pools.writes() if self._write else Pools.reads()
-        pool.start(_Job(self._fn, relay))
+        pool.start(Job(self._fn, relay))
 
     @Slot(object, object)
     def _finish(self, result: Any, exc: BaseException | None) -> None:
@@ -150,7 +150,7 @@ class LatestOnly(QObject):
         self._call = call
         self._worker: Any = None
         self._latest = 0
-        self._relay = _Relay(self)
+        self._relay = Relay(self)
         self._relay.done.connect(self._deliver)
 
     @property
@@ -168,7 +168,7 @@ class LatestOnly(QObject):
                 self._worker = self._make_worker()
             return number, self._call(self._worker, argument)
 
-        self._pool.start(_Job(work, self._relay))
+        self._pool.start(Job(work, self._relay))
         return number
 
     @Slot(object, object)
@@ -185,7 +185,7 @@ class LatestOnly(QObject):
         self._pool.waitForDone()
         if self._worker is not None and finalize is not None:
             worker = self._worker
-            self._pool.start(_Job(lambda: finalize(worker), _Relay()))
+            self._pool.start(Job(lambda: finalize(worker), Relay()))
             self._pool.waitForDone()
         self._worker = None
 
