@@ -15,10 +15,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from agent_desktop.domain.errors import UserFacingError
+from agent_desktop.domain.notes import clean_note_body
 from agent_desktop.sync.protocol import MUTATIONS
 from server_stub.store import ROLES, Role, SyncedRow, next_change_seq
 
-MAX_NOTE_LENGTH = 4000  # the client's limit (services.customer360); both sides agree
 _HEX_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -67,16 +68,10 @@ def apply_add_note(
     note_id = _hex_id(args, "id", "The note's id")
     customer_id = _hex_id(args, "customer_id", "The customer id")
     interaction_id = _optional_hex_id(args, "interaction_id", "The interaction id")
-    body = args.get("body")
-    if not isinstance(body, str):
-        raise MutationRejected("The note has no text.")
-    text = body.strip()
-    if not text:
-        raise MutationRejected("The note is empty.")
-    if len(text) > MAX_NOTE_LENGTH:
-        raise MutationRejected(
-            f"The note is {len(text):,} characters; the limit is {MAX_NOTE_LENGTH:,}."
-        )
+    try:  # the same rule the desktop applied before queueing the note
+        text = clean_note_body(args.get("body"))
+    except UserFacingError as exc:
+        raise MutationRejected(exc.message) from None
     created_at = args.get("created_at")
     try:
         if not isinstance(created_at, str):

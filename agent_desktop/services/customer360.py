@@ -13,6 +13,7 @@ from agent_desktop.domain import billing
 from agent_desktop.domain.billing import EntryKind, LedgerEntry
 from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.domain.lookup import format_account_number
+from agent_desktop.domain.notes import clean_note_body
 from agent_desktop.services.context import AgentContext, Changes
 from agent_desktop.storage import audit, outbox
 from agent_desktop.storage.customer_record import (
@@ -32,7 +33,6 @@ from agent_desktop.storage.reference import read_codes, resources_dir
 from agent_desktop.storage.store import Store
 
 OPEN_CASE_STATES = frozenset({"new", "open", "pending_customer", "pending_internal"})
-MAX_NOTE_LENGTH = 4000
 
 _RESTRICTION_BADGES = {
     "cease_communication": "Cease communication",
@@ -262,14 +262,7 @@ def add_note(store: Store, who: AgentContext, customer_id: str, body: str,
              interaction_id: str | None = None) -> NoteAdded:
     """Append a note to the customer's record; audited and queued for sync in one
     transaction. Notes are never edited: a correction is another note."""
-    text = body.strip()
-    if not text:
-        raise UserFacingError("The note is empty. Type what happened, then press Ctrl+Enter.")
-    if len(text) > MAX_NOTE_LENGTH:
-        raise UserFacingError(
-            f"The note is {len(text):,} characters; keep it under {MAX_NOTE_LENGTH:,}, or "
-            "split it into two notes."
-        )
+    text = clean_note_body(body)
     with store.transaction() as session:
         if session.get(Customer, customer_id) is None:
             raise UserFacingError("This customer is no longer in the local store; search again.")
