@@ -116,6 +116,14 @@ class SyncService:
         return self._status(detail=f"Synced at {datetime.now(UTC).astimezone():%H:%M:%S}."), \
             result.customers
 
+    @property
+    def auto_login(self) -> bool:
+        return self._auto_password is not None
+
+    def rejected(self) -> list[sync_store.Rejected]:
+        """The changes the server refused, for the "needs attention" list."""
+        return sync_store.rejected(self.store)
+
     def status(self) -> SyncStatus:
         return self._status(online=self.client.token is not None)
 

@@ -25,6 +25,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+N", "Write a note on the open customer"),
     ("Ctrl+Enter", "Save the note"),
     ("Ctrl+,", "Settings"),
+    ("Ctrl+Shift+S", "Changes the sync server refused (needs attention)"),
     ("F1", "This list"),
 )
 

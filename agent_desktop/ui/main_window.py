@@ -17,14 +17,16 @@ from PySide6.QtWidgets import (
 
 from agent_desktop.platform.settings import Settings
 from agent_desktop.services.context import AgentContext
+from agent_desktop.services.sync import SyncStatus
 from agent_desktop.storage.store import Store
+from agent_desktop.storage.sync_store import Rejected
 from agent_desktop.ui import theme
 from agent_desktop.ui.dialogs import SettingsDialog, ShortcutsDialog
 from agent_desktop.ui.screens.customers.page import CustomersPage
 from agent_desktop.ui.screens.placeholders.view import placeholder
 from agent_desktop.ui.screens.search.view import CustomerFinder, SearchBox, SearchResults
 from agent_desktop.ui.sync_status import SyncController, SyncStatusBar
-from agent_desktop.ui.tasks import Pools
+from agent_desktop.ui.tasks import Op, Pools
 
 AREAS = ("Customers", "Cases", "Knowledge", "Collections", "Dashboard")
 
@@ -100,6 +102,8 @@ class MainWindow(QMainWindow):
         self.status_store.setObjectName("muted")
         self.sync = sync
         self.sync_bar: SyncStatusBar | None = None
+        self._login_open = False
+        self.sync_auto_login = sync is not None and sync.service.auto_login
         if sync is None:
             self.status_sync = QLabel("Local store \u00b7 sync not set up")
             self.status_sync.setToolTip(
@@ -110,6 +114,8 @@ class MainWindow(QMainWindow):
         else:
             self.sync_bar = SyncStatusBar(status)
             sync.status_changed.connect(self.sync_bar.show)
+            sync.status_changed.connect(self._sync_status)
+            self.sync_bar.state.setToolTip("Ctrl+Shift+S lists changes that need attention")
             sync.customers_changed.connect(self._customers_changed)
             self.customers.note_saved.connect(sync.sync_now)
         status.addPermanentWidget(self.status_store)
@@ -130,6 +136,7 @@ class MainWindow(QMainWindow):
             sc.activated.connect(slot)
 
         add("Ctrl+K", self.focus_search)
+        add("Ctrl+Shift+S", self.show_needs_attention)
         add("F1", self.show_shortcuts)
         add("Ctrl+,", self.show_settings)
         add("Ctrl+N", self.focus_note)
@@ -168,6 +175,37 @@ class MainWindow(QMainWindow):
         for cid in self.customers.open_ids():
             if cid in customer_ids:
                 self.customers.refresh(cid)
+
+    def show_needs_attention(self) -> None:
+        if self.sync is None:
+            return
+        service = self.sync.service
+        from agent_desktop.ui.login import NeedsAttentionDialog
+
+        def show(rows: list[Rejected]) -> None:
+            NeedsAttentionDialog(rows, self).open()
+
+        Op(self, service.rejected).success(show).run()
+
+    def ask_login(self) -> None:
+        """The sync needs a login (none yet, or the session expired)."""
+        if self.sync is None or self._login_open:
+            return
+        from agent_desktop.ui.login import LoginDialog
+
+        self._login_open = True
+        dialog = LoginDialog(self.sync.service, self)
+        dialog.finished.connect(self._login_closed)
+        dialog.open()
+
+    def _login_closed(self, result: int) -> None:
+        self._login_open = False
+        if result and self.sync is not None:
+            self.sync.sync_now()
+
+    def _sync_status(self, status: SyncStatus) -> None:
+        if status.needs_login and not status.in_progress and not self.sync_auto_login:
+            self.ask_login()
 
     def show_shortcuts(self) -> None:
         ShortcutsDialog(self).exec()

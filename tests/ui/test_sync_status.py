@@ -99,3 +99,65 @@ def test_an_open_360_shows_another_agents_note_by_itself(
             for i in range(view.notes_model.rowCount())), timeout=10000)
     finally:
         other.close()
+
+
+@pytest.fixture
+def login_window(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[MainWindow]:
+    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    prepare(url, seed_demo_users=True)
+    with EmbeddedServer(create_app(url)) as server:
+        service = SyncService(store, server.url, "agent")  # no saved session, no auto login
+        controller = SyncController(service, interval_ms=60_000)
+        configure_qt_settings()
+        win = build_window(store, "agent", Settings(), sync=controller)
+        qtbot.addWidget(win)
+        win.show()
+        controller.start()
+        yield win
+        win.close()
+        service.close()
+
+
+def test_without_a_session_the_agent_is_asked_to_log_in_and_a_wrong_password_says_so(
+        qtbot: QtBot, login_window: MainWindow, memory_keyring: object) -> None:
+    from agent_desktop.ui.login import LoginDialog
+
+    qtbot.waitUntil(lambda: any(isinstance(w, LoginDialog) and w.isVisible()
+                                for w in login_window.findChildren(LoginDialog)),
+                    timeout=10000)
+    dialog = login_window.findChildren(LoginDialog)[0]
+    assert dialog.password.hasFocus()
+    qtbot.keyClicks(dialog.password, "not-the-password")
+    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.error.isVisible(), timeout=10000)
+    assert dialog.error.text() == "Wrong username or password."
+    dialog.password.clear()
+    qtbot.keyClicks(dialog.password, DEMO_PASSWORD)
+    with qtbot.waitSignal(dialog.finished, timeout=10000):
+        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    bar = login_window.sync_bar
+    assert bar is not None
+    qtbot.waitUntil(lambda: bar.state.text().startswith("Online"), timeout=10000)
+    assert memory_keyring.secrets, "the token was not kept in the keyring"
+
+
+def test_a_refused_change_is_listed_with_the_servers_reason(
+        qtbot: QtBot, synced_window: MainWindow, store: Store) -> None:
+    from agent_desktop.storage import outbox
+    from agent_desktop.ui.login import NeedsAttentionDialog
+
+    with store.transaction() as session:
+        outbox.enqueue(session, "add_note", {"id": "e" * 32, "customer_id": "d" * 32,
+                                             "body": "   ", "created_at": "2026-11-20T10:00"})
+    assert synced_window.sync is not None and synced_window.sync_bar is not None
+    bar = synced_window.sync_bar
+    synced_window.sync.sync_now()
+    qtbot.waitUntil(lambda: "1 need attention" in bar.state.text(), timeout=10000)
+    qtbot.keyClick(synced_window, Qt.Key.Key_S,
+                   Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    qtbot.waitUntil(lambda: bool(synced_window.findChildren(NeedsAttentionDialog)),
+                    timeout=10000)
+    dialog = synced_window.findChildren(NeedsAttentionDialog)[0]
+    assert dialog.model.rowCount() == 1
+    assert "empty" in dialog.model.row(0).reason
+    dialog.close()
