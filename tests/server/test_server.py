@@ -495,7 +495,10 @@ def test_a_disconnected_listener_is_forgotten(env: Env) -> None:
     broker = runtime_of(env.server.app).broker
     s = env.login()
     with env.http.stream("GET", "/v1/events", headers=s.headers) as stream:
-        _read_event(stream.iter_lines())
+        # Keep the line iterator alive: dropping it closes the response, which is the
+        # disconnect this test means to make only after the check below.
+        lines = stream.iter_lines()
+        _read_event(lines)
         assert broker.subscriber_count == 1
     # The server notices the disconnect on its own loop; give it a few round trips.
     deadline = time.monotonic() + 3
