@@ -10,9 +10,8 @@ from datetime import date
 from pathlib import Path
 
 import keyring
-import keyring.backend
-import keyring.errors
 import pytest
+from memory_keyring import MemoryKeyring
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ["AGENT_DESKTOP_NO_CRASH_DIALOG"] = "1"
@@ -29,28 +28,6 @@ def isolated_home(tmp_path_factory: pytest.TempPathFactory,
     home = tmp_path_factory.mktemp("home")
     monkeypatch.setenv("AGENT_DESKTOP_HOME", str(home))
     return home
-
-
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """A real keyring backend that keeps secrets in memory (keyring.set_keyring), so tests
-    exercise platform/credentials.py end to end without touching the machine's keyring."""
-
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if (service, username) not in self.secrets:
-            raise keyring.errors.PasswordDeleteError(username)
-        del self.secrets[(service, username)]
 
 
 @pytest.fixture(autouse=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import keyring
 import keyring.backends.fail
-from conftest import MemoryKeyring
+from memory_keyring import MemoryKeyring
 
 from agent_desktop.platform.credentials import SERVICE, TokenStore
 
