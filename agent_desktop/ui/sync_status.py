@@ -48,6 +48,7 @@ class SyncController(QObject):
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.sync_now)
         self._interval = interval_ms
+        self._stopped = False
         self.last: SyncStatus | None = None
         self.poked.connect(self.sync_now)  # queued: pokes arrive on the listener's thread
 
@@ -55,11 +56,14 @@ class SyncController(QObject):
         self.sync_now()
 
     def stop(self) -> None:
+        self._stopped = True  # a poke still queued must not start another pass
         self._timer.stop()
         self._again = False
         self._pool.waitForDone()
 
     def sync_now(self) -> None:
+        if self._stopped:
+            return
         if self._running:
             self._again = True  # one more pass after this one, for the newest change
             return
@@ -72,8 +76,11 @@ class SyncController(QObject):
 
     def _finished(self, outcome: _Outcome | None, exc: BaseException | None) -> None:
         self._running = False
-        if exc is not None:  # a bug, not the network: log it and keep the app working
+        if exc is not None:  # a bug, not the network: log it, keep working, try later
             log.error("sync failed", exc_info=exc)
+            self._failures += 1
+            if not self._stopped:
+                self._timer.start(self.service.next_delay_ms(self._failures, self._interval))
             return
         assert outcome is not None
         self.last = outcome.status
@@ -85,8 +92,8 @@ class SyncController(QObject):
             self.sync_now()
             return
         self._failures = 0 if outcome.status.online else self._failures + 1
-        delay = self.service.next_delay_ms(self._failures, self._interval)
-        self._timer.start(delay)
+        if not self._stopped:
+            self._timer.start(self.service.next_delay_ms(self._failures, self._interval))
 
 
 def _run(service: SyncService) -> _Outcome:
