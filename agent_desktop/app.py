@@ -137,11 +137,7 @@ def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
             QMessageBox.critical(None, "The customer store cannot be opened", exc.message)
         print(exc.message, file=sys.stderr)
         return 2
-    sync = None
-    if screenshot_dir is None and (server_url or embedded_server):
-        sync = SyncSetup(store, username, server_url, embedded_server)
-    window = build_window(store, username, settings, store_label,
-                          sync.controller if sync else None)
+    window = build_window(store, username, settings, store_label)
     if screenshot_dir is not None:
         from agent_desktop.ui.screenshots import capture_all
 
@@ -155,14 +151,24 @@ def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
         probe = _FirstPaint(window)
         window.customers.installEventFilter(probe)
     window.show()
-    if sync is not None:
-        sync.controller.start()
+    sync: list[SyncSetup] = []
+    if screenshot_dir is None and (server_url or embedded_server):
+        window.status_sync.setText("Sync: starting\u2026")
+
+        def start_sync() -> None:
+            # After the first paint: starting the embedded server costs ~0.7 s.
+            setup = SyncSetup(store, username, server_url, embedded_server)
+            sync.append(setup)
+            window.attach_sync(setup.controller)
+            setup.controller.start()
+
+        QTimer.singleShot(0, window, start_sync)
     # The first 360 view (and pyqtgraph, about a second with numpy) is built after the
     # first paint, not before it.
     QTimer.singleShot(300, window.customers, window.customers.prepare_spare)
     code = app.exec()
-    if sync is not None:
-        sync.close()
+    for setup in sync:
+        setup.close()
     Pools.shutdown()
     store.close()
     return int(code)

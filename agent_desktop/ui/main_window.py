@@ -100,24 +100,18 @@ class MainWindow(QMainWindow):
         status = self.statusBar()
         self.status_store = QLabel(store_label or str(store.path))
         self.status_store.setObjectName("muted")
-        self.sync = sync
+        self.sync: SyncController | None = None
         self.sync_bar: SyncStatusBar | None = None
         self._login_open = False
-        self.sync_auto_login = sync is not None and sync.service.auto_login
-        if sync is None:
-            self.status_sync = QLabel("Local store \u00b7 sync not set up")
-            self.status_sync.setToolTip(
-                "Changes are saved in the local store and queued until a sync server is "
-                "set up (agent-desktop --server URL)."
-            )
-            status.addPermanentWidget(self.status_sync)
-        else:
-            self.sync_bar = SyncStatusBar(status)
-            sync.status_changed.connect(self.sync_bar.show)
-            sync.status_changed.connect(self._sync_status)
-            self.sync_bar.state.setToolTip("Ctrl+Shift+S lists changes that need attention")
-            sync.customers_changed.connect(self._customers_changed)
-            self.customers.note_saved.connect(sync.sync_now)
+        self.sync_auto_login = False
+        self.status_sync = QLabel("Local store \u00b7 sync not set up")
+        self.status_sync.setToolTip(
+            "Changes are saved in the local store and queued until a sync server is "
+            "set up (agent-desktop --server URL)."
+        )
+        status.addPermanentWidget(self.status_sync)
+        if sync is not None:
+            self.attach_sync(sync)
         status.addPermanentWidget(self.status_store)
 
         self._shortcuts()
@@ -169,6 +163,18 @@ class MainWindow(QMainWindow):
         view = self.customers.current_view()
         if view is not None:
             view.ledger.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def attach_sync(self, sync: SyncController) -> None:
+        """Show and follow sync (at start, or once the embedded server is up)."""
+        self.sync = sync
+        self.sync_auto_login = sync.service.auto_login
+        self.status_sync.hide()
+        self.sync_bar = SyncStatusBar(self.statusBar())
+        sync.status_changed.connect(self.sync_bar.show)
+        sync.status_changed.connect(self._sync_status)
+        self.sync_bar.state.setToolTip("Ctrl+Shift+S lists changes that need attention")
+        sync.customers_changed.connect(self._customers_changed)
+        self.customers.note_saved.connect(sync.sync_now)
 
     def _customers_changed(self, customer_ids: frozenset[str]) -> None:
         """A pull brought changes: open 360s of those customers refresh themselves."""
