@@ -124,9 +124,6 @@ class SyncService:
         """The changes the server refused, for the "needs attention" list."""
         return sync_store.rejected(self.store)
 
-    def status(self) -> SyncStatus:
-        return self._status(online=self.client.token is not None)
-
     @staticmethod
     def next_delay_ms(failures: int, interval_ms: int) -> int:
         """Next automatic sync: the interval while online; backoff with jitter when not."""

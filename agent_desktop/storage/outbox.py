@@ -25,13 +25,3 @@ def enqueue(session: Session, name: str, args: dict[str, Any]) -> OutboxMutation
     session.add(mutation)
     return mutation
 
-
-def pending_count(session: Session) -> int:
-    return int(
-        session.scalar(
-            select(func.count()).select_from(OutboxMutation).where(
-                OutboxMutation.status.in_(("pending", "sent"))
-            )
-        )
-        or 0
-    )

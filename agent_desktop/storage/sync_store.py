@@ -127,15 +127,6 @@ def record_results(
         _set(session, LAST_MUTATION_ID, str(server_last_mutation_id))
 
 
-def record_error(store: Store, mutation_ids: Sequence[int], error: str) -> None:
-    with store.transaction() as session:
-        session.execute(
-            update(OutboxMutation)
-            .where(OutboxMutation.mutation_id.in_(mutation_ids))
-            .values(last_error=error[:500])
-        )
-
-
 def rejected(store: Store) -> list[Rejected]:
     """The 'needs attention' list: changes the server refused, with its reason."""
     with store.reading() as session:
