@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent_desktop.services.context import agent_by_username
+from agent_desktop.services.context import AgentContext, agent_by_username
 from agent_desktop.services.customer360 import add_note
 from agent_desktop.services.sync import SyncService
 from agent_desktop.storage import outbox, sync_store
@@ -69,6 +69,12 @@ def _service(store: Store, server: EmbeddedServer, username: str,
     return service
 
 
+def _agent(store: Store, username: str) -> AgentContext:
+    who = agent_by_username(store, username)
+    assert who is not None
+    return who
+
+
 def _a_customer(store: Store) -> str:
     conn = sqlite3.connect(store.path)
     cid = conn.execute("SELECT id FROM customers ORDER BY account_number LIMIT 1").fetchone()[0]
@@ -104,8 +110,7 @@ def test_two_agents_notes_reach_each_other_and_every_store_equals_the_server(
     a, b = stores
     sync_a, sync_b = _service(a, server, "agent"), _service(b, server, "supervisor")
     cid = _a_customer(a)
-    who_a, who_b = agent_by_username(a, "agent"), agent_by_username(b, "supervisor")
-    assert who_a is not None and who_b is not None
+    who_a, who_b = _agent(a, "agent"), _agent(b, "supervisor")
     before = _notes(a)
     add_note(a, who_a, cid, "Customer asked for paper bills.")
     add_note(b, who_b, cid, "Supervisor approved the late-fee waiver.")
@@ -125,8 +130,7 @@ def test_offline_changes_wait_and_go_out_once_the_server_is_back(
         server: EmbeddedServer, stores: list[Store]) -> None:
     a = stores[0]
     service = _service(a, server, "agent")
-    who = agent_by_username(a, "agent")
-    assert who is not None
+    who = _agent(a, "agent")
     add_note(a, who, _a_customer(a), "Written while the network was down.")
     _swap_client(service, SyncClient("http://127.0.0.1:9", sync_store.client_id(a)))  # no one
     service.client.token = "whatever"
@@ -161,8 +165,7 @@ def test_a_push_whose_answer_was_lost_is_not_applied_twice(
     a = stores[0]
     transport = _LoseFirstPushAnswer()
     service = _service(a, server, "agent", transport=transport)
-    who = agent_by_username(a, "agent")
-    assert who is not None
+    who = _agent(a, "agent")
     add_note(a, who, _a_customer(a), "Exactly once, please.")
     first, _ = service.sync()
     assert not first.online and first.pending == 1 and transport.lost == 1
@@ -175,8 +178,7 @@ def test_a_change_the_server_refuses_is_listed_and_does_not_block_the_rest(
         server: EmbeddedServer, stores: list[Store]) -> None:
     a = stores[0]
     service = _service(a, server, "agent")
-    who = agent_by_username(a, "agent")
-    assert who is not None
+    who = _agent(a, "agent")
     cid = _a_customer(a)
     with a.transaction() as session:  # a mutation the domain rules refuse
         outbox.enqueue(session, "add_note", {"id": "f" * 32, "customer_id": cid, "body": " ",
@@ -193,8 +195,7 @@ def test_an_expired_session_asks_for_a_login_and_keeps_the_queue(
         server: EmbeddedServer, stores: list[Store]) -> None:
     a = stores[0]
     service = _service(a, server, "agent")
-    who = agent_by_username(a, "agent")
-    assert who is not None
+    who = _agent(a, "agent")
     add_note(a, who, _a_customer(a), "Kept while logged out.")
     service.client.token = "not-a-valid-token"
     status, _ = service.sync()

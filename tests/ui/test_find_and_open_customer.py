@@ -40,6 +40,14 @@ def _open_with_enter(qtbot: QtBot, window: MainWindow) -> Customer360View:
     return view
 
 
+def _open(qtbot: QtBot, window: MainWindow, customer_id: str, name: str) -> Customer360View:
+    with qtbot.waitSignal(window.customers.customer_shown, timeout=10000):
+        window.customers.open_customer(customer_id, name)
+    view = window.customers.current_view()
+    assert view is not None and view.data is not None
+    return view
+
+
 def test_ctrl_k_a_phone_number_typed_another_way_and_enter_opens_the_callers_360(
         qtbot: QtBot, window: MainWindow, store: Store) -> None:
     customer_id, name, e164 = _customer_with_phone(store)
@@ -126,10 +134,7 @@ def test_several_customers_stay_open_in_tabs(
 def test_a_note_typed_and_saved_with_ctrl_enter_appears_and_is_audited(
         qtbot: QtBot, window: MainWindow, store: Store) -> None:
     customer_id, name, _ = _customer_with_phone(store)
-    with qtbot.waitSignal(window.customers.customer_shown, timeout=10000):
-        window.customers.open_customer(customer_id, name)
-    view = window.customers.current_view()
-    assert view is not None
+    view = _open(qtbot, window, customer_id, name)
     before = view.notes_model.rowCount()
     qtbot.keyClick(window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     assert view.note_edit.hasFocus()
@@ -152,10 +157,7 @@ def test_a_note_typed_and_saved_with_ctrl_enter_appears_and_is_audited(
 def test_an_empty_note_is_not_saved_and_the_agent_is_told(
         qtbot: QtBot, window: MainWindow, store: Store) -> None:
     customer_id, name, _ = _customer_with_phone(store)
-    with qtbot.waitSignal(window.customers.customer_shown, timeout=10000):
-        window.customers.open_customer(customer_id, name)
-    view = window.customers.current_view()
-    assert view is not None
+    view = _open(qtbot, window, customer_id, name)
     qtbot.keyClicks(view.note_edit, "   ")
     qtbot.mouseClick(view.save_note, Qt.MouseButton.LeftButton)
     assert view.note_status.text() == "Type the note first."
@@ -196,10 +198,7 @@ def test_enter_pressed_before_the_results_arrive_still_opens_the_caller(
 def test_alt_letters_switch_the_360_sections(
         qtbot: QtBot, window: MainWindow, store: Store) -> None:
     customer_id, name, _ = _customer_with_phone(store)
-    with qtbot.waitSignal(window.customers.customer_shown, timeout=10000):
-        window.customers.open_customer(customer_id, name)
-    view = window.customers.current_view()
-    assert view is not None and view.data is not None
+    view = _open(qtbot, window, customer_id, name)
     for key, index in ((Qt.Key.Key_C, 1), (Qt.Key.Key_S, 2), (Qt.Key.Key_O, 3),
                        (Qt.Key.Key_B, 0)):
         qtbot.keyClick(view.ledger, key, Qt.KeyboardModifier.AltModifier)

@@ -17,33 +17,57 @@ from agent_desktop.services.customer360 import add_note
 from agent_desktop.services.sync import SyncService
 from agent_desktop.storage.store import Store, open_store
 from agent_desktop.ui.main_window import MainWindow
+from agent_desktop.ui.screens.customer360.view import Customer360View
 from agent_desktop.ui.sync_status import SyncController
 from server_stub.__main__ import prepare
 from server_stub.app import create_app
 from server_stub.embedded import EmbeddedServer
 
-synced_window_server: list[str] = []
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[EmbeddedServer]:
+    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    prepare(url, seed_demo_users=True)
+    with EmbeddedServer(create_app(url)) as running:
+        yield running
+
+
+def _window(qtbot: QtBot, store: Store, server: EmbeddedServer,
+            auto_password: str | None) -> Iterator[MainWindow]:
+    service = SyncService(store, server.url, "agent", auto_password=auto_password)
+    controller = SyncController(service, interval_ms=60_000)
+    service.listen(controller.poked.emit)
+    configure_qt_settings()
+    win = build_window(store, "agent", Settings(), sync=controller)
+    qtbot.addWidget(win)
+    win.show()
+    with qtbot.waitSignal(controller.status_changed, timeout=10000):
+        controller.start()
+    yield win
+    win.close()
+    service.close()
 
 
 @pytest.fixture
-def synced_window(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[MainWindow]:
-    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
-    prepare(url, seed_demo_users=True)
-    with EmbeddedServer(create_app(url)) as server:
-        service = SyncService(store, server.url, "agent", auto_password=DEMO_PASSWORD)
-        controller = SyncController(service, interval_ms=60_000)
-        service.listen(controller.poked.emit)
-        synced_window_server.append(server.url)
-        configure_qt_settings()
-        win = build_window(store, "agent", Settings(), sync=controller)
-        qtbot.addWidget(win)
-        win.show()
-        with qtbot.waitSignal(controller.status_changed, timeout=10000):
-            controller.start()
-        yield win
-        win.close()
-        service.close()
-        synced_window_server.clear()
+def synced_window(qtbot: QtBot, store: Store, server: EmbeddedServer) -> Iterator[MainWindow]:
+    yield from _window(qtbot, store, server, DEMO_PASSWORD)
+
+
+@pytest.fixture
+def login_window(qtbot: QtBot, store: Store, server: EmbeddedServer) -> Iterator[MainWindow]:
+    yield from _window(qtbot, store, server, None)  # no saved session, no auto login
+
+
+def _open_first_customer(qtbot: QtBot, window: MainWindow, store: Store) -> tuple[
+        str, Customer360View]:
+    with store.engine.connect() as conn:
+        cid, name = conn.exec_driver_sql(
+            "SELECT id, display_name FROM customers ORDER BY account_number LIMIT 1").one()
+    with qtbot.waitSignal(window.customers.customer_shown, timeout=10000):
+        window.customers.open_customer(str(cid), str(name))
+    view = window.customers.current_view()
+    assert view is not None
+    return str(cid), view
 
 
 def test_a_saved_note_is_synced_and_the_status_bar_says_so(
@@ -51,13 +75,7 @@ def test_a_saved_note_is_synced_and_the_status_bar_says_so(
     bar = synced_window.sync_bar
     assert bar is not None
     qtbot.waitUntil(lambda: bar.state.text().startswith("Online"), timeout=10000)
-    with store.engine.connect() as conn:
-        cid, name = conn.exec_driver_sql(
-            "SELECT id, display_name FROM customers ORDER BY account_number LIMIT 1").one()
-    with qtbot.waitSignal(synced_window.customers.customer_shown, timeout=10000):
-        synced_window.customers.open_customer(str(cid), str(name))
-    view = synced_window.customers.current_view()
-    assert view is not None
+    _cid, view = _open_first_customer(qtbot, synced_window, store)
     qtbot.keyClick(synced_window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
     qtbot.keyClicks(view.note_edit, "Synced from the desktop.")
     with qtbot.waitSignal(synced_window.customers.note_saved, timeout=10000):
@@ -73,23 +91,17 @@ def test_a_saved_note_is_synced_and_the_status_bar_says_so(
 
 
 def test_an_open_360_shows_another_agents_note_by_itself(
-        qtbot: QtBot, synced_window: MainWindow, store: Store, demo_store_template: Path,
-        tmp_path: Path) -> None:
-    with store.engine.connect() as conn:
-        cid, name = conn.exec_driver_sql(
-            "SELECT id, display_name FROM customers ORDER BY account_number LIMIT 1").one()
-    with qtbot.waitSignal(synced_window.customers.customer_shown, timeout=10000):
-        synced_window.customers.open_customer(str(cid), str(name))
-    view = synced_window.customers.current_view()
-    assert view is not None
+        qtbot: QtBot, synced_window: MainWindow, store: Store, server: EmbeddedServer,
+        demo_store_template: Path, tmp_path: Path) -> None:
+    cid, view = _open_first_customer(qtbot, synced_window, store)
     other_path = tmp_path / "other-desktop.sqlite3"
     shutil.copyfile(demo_store_template, other_path)
     other = open_store(other_path)
     try:
         who = agent_by_username(other, "supervisor")
         assert who is not None
-        add_note(other, who, str(cid), "Left by the supervisor on another desktop.")
-        elsewhere = SyncService(other, synced_window_server[0], "supervisor",
+        add_note(other, who, cid, "Left by the supervisor on another desktop.")
+        elsewhere = SyncService(other, server.url, "supervisor",
                                 auto_password=DEMO_PASSWORD)
         status, _ = elsewhere.sync()  # its push pokes this desktop, which pulls
         assert status.online and status.pending == 0
@@ -99,23 +111,6 @@ def test_an_open_360_shows_another_agents_note_by_itself(
             for i in range(view.notes_model.rowCount())), timeout=10000)
     finally:
         other.close()
-
-
-@pytest.fixture
-def login_window(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[MainWindow]:
-    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
-    prepare(url, seed_demo_users=True)
-    with EmbeddedServer(create_app(url)) as server:
-        service = SyncService(store, server.url, "agent")  # no saved session, no auto login
-        controller = SyncController(service, interval_ms=60_000)
-        configure_qt_settings()
-        win = build_window(store, "agent", Settings(), sync=controller)
-        qtbot.addWidget(win)
-        win.show()
-        controller.start()
-        yield win
-        win.close()
-        service.close()
 
 
 def test_without_a_session_the_agent_is_asked_to_log_in_and_a_wrong_password_says_so(
