@@ -29,6 +29,7 @@ class LoginDialog(QDialog):
         super().__init__(parent)
         self.service = service
         self.setWindowTitle("Log in to sync")
+        self.setMinimumWidth(440)
         layout = QVBoxLayout(self)
         intro = QLabel(f"Log in to {service.server_url} to send and receive changes. Your "
                        "work so far is kept on this computer.")
