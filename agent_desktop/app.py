@@ -4,24 +4,26 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
 import time
 import traceback
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, QTimer
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from agent_desktop.platform import logs, paths
 from agent_desktop.platform.settings import Settings
 from agent_desktop.services.context import AgentContext, agent_by_username
 from agent_desktop.services.sync import SyncService
+from agent_desktop.storage import sync_store
 from agent_desktop.storage.store import Store, StoreError, open_store
 from agent_desktop.ui import theme
 from agent_desktop.ui.main_window import MainWindow
 from agent_desktop.ui.sync_status import SyncController
-from agent_desktop.ui.tasks import Pools
+from agent_desktop.ui.tasks import Job, Pools, Relay
 
 log = logging.getLogger(__name__)
 
@@ -79,22 +81,59 @@ def build_window(store: Store, username: str, settings: Settings,
 DEMO_PASSWORD = "demo"
 
 
+class EmbeddedSync:
+    """The demo's own sync server, in this process on loopback, holding the demo data.
+
+    Built off the UI thread: the first time, the server is seeded from the demo store
+    (its rows and a snapshot for new desks), which takes seconds; this store is the
+    seed, so it already holds everything up to the seed's change_seq.
+    """
+
+    def __init__(self, store: Store) -> None:
+        from server_stub.__main__ import prepare
+        from server_stub.app import create_app
+        from server_stub.embedded import EmbeddedServer
+        from server_stub.snapshot import Snapshots, default_snapshot_dir, seed_from_store
+        from server_stub.store import open_engine
+
+        path = paths.data_dir() / "demo-server.sqlite3"
+        database = f"sqlite:///{path}"
+        snapshots = default_snapshot_dir(database)
+        seeded = Snapshots(snapshots).current()
+        if seeded is None:
+            # New, or made by a version that did not seed it: start it afresh from this
+            # store, and let this desk introduce itself to it as a new installation.
+            for leftover in (path, path.with_name(path.name + "-wal"),
+                             path.with_name(path.name + "-shm")):
+                leftover.unlink(missing_ok=True)
+            if snapshots is not None:
+                shutil.rmtree(snapshots, ignore_errors=True)
+            prepare(database, seed_demo_users=True)
+            engine = open_engine(database)
+            try:
+                log.info("seeding the demo sync server from %s", store.path)
+                seq = seed_from_store(engine, store.path, snapshots)
+            finally:
+                engine.dispose()
+            sync_store.start_afresh(store, seq)
+        else:
+            prepare(database, seed_demo_users=True)
+        self.server = EmbeddedServer(create_app(database)).start()
+
+    def stop(self) -> None:
+        self.server.stop()
+
+
 class SyncSetup:
-    """The sync pieces for one run: an embedded server for the demo, or a real one."""
+    """The sync pieces for one run (made on the UI thread): a real server's URL, or the
+    embedded demo server."""
 
     def __init__(self, store: Store, username: str, server_url: str | None,
-                 embedded: bool) -> None:
-        self.server = None
+                 embedded: EmbeddedSync | None) -> None:
+        self.embedded = embedded
         password = None
-        if embedded:
-            from server_stub.__main__ import prepare
-            from server_stub.app import create_app
-            from server_stub.embedded import EmbeddedServer
-
-            database = f"sqlite:///{paths.data_dir() / 'demo-server.sqlite3'}"
-            prepare(database, seed_demo_users=True)
-            self.server = EmbeddedServer(create_app(database)).start()
-            server_url = self.server.url
+        if embedded is not None:
+            server_url = embedded.server.url
             password = DEMO_PASSWORD
         assert server_url is not None
         self.service = SyncService(store, server_url, username, auto_password=password)
@@ -104,8 +143,8 @@ class SyncSetup:
     def close(self) -> None:
         self.controller.stop()
         self.service.close()
-        if self.server is not None:
-            self.server.stop()
+        if self.embedded is not None:
+            self.embedded.stop()
 
 
 class _FirstPaint(QObject):
@@ -152,23 +191,49 @@ def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
         window.customers.installEventFilter(probe)
     window.show()
     sync: list[SyncSetup] = []
+    boot = QThreadPool(window)  # its own thread: seeding must not hold up the agent's saves
+    built: list[EmbeddedSync] = []
     if screenshot_dir is None and (server_url or embedded_server):
         window.status_sync.setText("Sync: starting\u2026")
 
-        def start_sync() -> None:
-            # After the first paint: starting the embedded server costs ~0.7 s.
-            setup = SyncSetup(store, username, server_url, embedded_server)
+        def attach(embedded: EmbeddedSync | None, exc: BaseException | None) -> None:
+            if exc is not None:
+                log.error("the embedded sync server did not start", exc_info=exc)
+                window.status_sync.setText("Sync: the demo server did not start (see the log)")
+                return
+            setup = SyncSetup(store, username, server_url, embedded)
             sync.append(setup)
             window.attach_sync(setup.controller)
             setup.controller.start()
+
+        def start_sync() -> None:
+            # After the first paint, and off the UI thread: starting the embedded server
+            # costs ~0.7 s, seeding it the first time several seconds.
+            if not embedded_server:
+                attach(None, None)
+                return
+            window.status_sync.setText("Sync: preparing the demo server\u2026")
+            relay = Relay(window)
+            relay.done.connect(attach)
+
+            def build() -> EmbeddedSync:
+                embedded = EmbeddedSync(store)
+                built.append(embedded)
+                return embedded
+
+            boot.start(Job(build, relay))
 
         QTimer.singleShot(0, window, start_sync)
     # The first 360 view (and pyqtgraph, about a second with numpy) is built after the
     # first paint, not before it.
     QTimer.singleShot(300, window.customers, window.customers.prepare_spare)
     code = app.exec()
+    boot.waitForDone()
     for setup in sync:
         setup.close()
+    for embedded in built:
+        if not any(setup.embedded is embedded for setup in sync):
+            embedded.stop()  # ready only after the window closed
     Pools.shutdown()
     store.close()
     return int(code)

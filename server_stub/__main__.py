@@ -2,7 +2,7 @@
 
     agent-desktop-server [--host 127.0.0.1] [--port 8765]
                          [--database PATH | sqlite:///PATH | postgresql+psycopg://...]
-                         [--seed-demo-users]
+                         [--seed-demo-users] [--seed-from STORE] [--snapshot-dir DIR]
 
 Options fall back to AGENT_DESKTOP_SERVER_HOST / _PORT / _DATABASE, then to the defaults.
 """
@@ -14,6 +14,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import Literal
 
 import platformdirs
 from sqlalchemy.orm import Session
@@ -69,6 +70,19 @@ def build_parser() -> argparse.ArgumentParser:
         "env AGENT_DESKTOP_SERVER_DATABASE)",
     )
     parser.add_argument(
+        "--seed-from",
+        metavar="STORE",
+        help="load every customer and their history from an Agent Desktop store (e.g. one "
+        "made by `agent-desktop demo-data`) into an empty server, and offer that store as "
+        "the snapshot new desks download for their first sync",
+    )
+    parser.add_argument(
+        "--snapshot-dir",
+        metavar="DIR",
+        help="where the snapshot for new desks is kept (default: beside a SQLite database; "
+        "none for PostgreSQL unless given)",
+    )
+    parser.add_argument(
         "--seed-demo-users",
         action="store_true",
         help=f"create the demo users agent and supervisor (password {DEMO_PASSWORD!r}) "
@@ -82,6 +96,21 @@ def _shown(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).render_as_string(hide_password=True)
+
+
+def seed(database: str, store: str, snapshot_dir: str | None) -> int:
+    """Load ``store`` into the (empty) server; returns the change_seq it ends at."""
+    from pathlib import Path
+
+    from server_stub.snapshot import default_snapshot_dir, seed_from_store
+
+    url = database_url(database)
+    folder = Path(snapshot_dir) if snapshot_dir else default_snapshot_dir(url)
+    engine = open_engine(url)
+    try:
+        return seed_from_store(engine, Path(store).expanduser(), folder)
+    finally:
+        engine.dispose()
 
 
 def prepare(database: str, *, seed_demo_users: bool = False) -> list[str]:
@@ -113,6 +142,16 @@ def main(argv: Sequence[str] | None = None) -> int:
                     f"demo user {username!r} / password {password!r}: {display_name} "
                     f"({role}), {state}"
                 )
+        if args.seed_from:
+            from server_stub.snapshot import SeedError
+
+            try:
+                seq = seed(url, args.seed_from, args.snapshot_dir)
+            except SeedError as exc:
+                print(f"agent-desktop-server: cannot seed from {args.seed_from}: {exc}",
+                      file=sys.stderr)
+                return 2
+            print(f"agent-desktop-server: seeded from {args.seed_from} ({seq:,} rows)")
     except ModuleNotFoundError as exc:
         print(
             f"agent-desktop-server: the database driver is not installed ({exc.name}); for "
@@ -135,7 +174,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             "agent-desktop-server: note: plain HTTP; put it behind a TLS proxy before agents "
             "log in over a network."
         )
-    server = make_server(create_app(url), args.host, args.port)
+    from pathlib import Path
+
+    snapshots: Path | Literal["default"] = (
+        Path(args.snapshot_dir) if args.snapshot_dir else "default")
+    server = make_server(create_app(url, snapshot_dir=snapshots), args.host, args.port)
     # uvicorn re-raises Ctrl+C once it has shut down gracefully; that is a normal stop.
     with contextlib.suppress(KeyboardInterrupt):
         server.run()

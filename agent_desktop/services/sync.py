@@ -16,7 +16,7 @@ from agent_desktop.platform.credentials import TokenStore
 from agent_desktop.storage import sync_store
 from agent_desktop.storage.store import Store, StoreError
 from agent_desktop.sync.client import AuthRequired, Offline, Refused, SyncClient, SyncError
-from agent_desktop.sync.engine import SyncEngine, backoff_seconds
+from agent_desktop.sync.engine import Progress, SyncEngine, backoff_seconds
 from agent_desktop.sync.events import PokeListener
 
 
@@ -91,8 +91,9 @@ class SyncService:
         values.update(kwargs)
         return SyncStatus(**values)  # type: ignore[arg-type]
 
-    def sync(self) -> tuple[SyncStatus, frozenset[str]]:
-        """One pass; never raises for network, server or login trouble."""
+    def sync(self, progress: Progress | None = None) -> tuple[SyncStatus, frozenset[str]]:
+        """One pass; never raises for network, server or login trouble. ``progress``
+        hears how a first full sync is going (from this thread)."""
         if self.client.token is None and self._auto_password is not None:
             try:
                 self.login(self._auto_password)
@@ -102,7 +103,7 @@ class SyncService:
             return self._status(online=False, needs_login=True,
                                 detail="Log in to send your changes."), frozenset()
         try:
-            result = self.engine.sync_once()
+            result = self.engine.sync_once(progress) if progress else self.engine.sync_once()
         except AuthRequired as exc:
             self.client.token = None
             return self._status(online=False, needs_login=True, detail=str(exc)), frozenset()

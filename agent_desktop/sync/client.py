@@ -3,6 +3,9 @@ retry later (network, 5xx), log in again (401), or the server refused (other 4xx
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -17,6 +20,7 @@ from agent_desktop.sync.protocol import (
     PullResponse,
     PushRequest,
     PushResponse,
+    SnapshotInfo,
 )
 
 M = TypeVar("M", bound=BaseModel)
@@ -55,19 +59,12 @@ class SyncClient:
         self._http.close()
 
     def _post(self, path: str, body: BaseModel, answer: type[M]) -> M:
-        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         try:
             response = self._http.post(path, content=body.model_dump_json(), headers={
-                **headers, "Content-Type": "application/json"})
+                **self._headers(), "Content-Type": "application/json"})
         except httpx.HTTPError as exc:
             raise Offline(f"The sync server cannot be reached ({type(exc).__name__}).") from exc
-        if response.status_code >= 500:
-            raise Offline(f"The sync server had a problem (HTTP {response.status_code}).")
-        if response.status_code == 401:
-            raise AuthRequired(_detail(response) or "Please log in again.")
-        if response.status_code >= 400:
-            raise Refused(response.status_code, _detail(response)
-                          or f"The server refused the request (HTTP {response.status_code}).")
+        self._check(response)
         try:
             return answer.model_validate_json(response.content)
         except ValidationError as exc:
@@ -83,6 +80,63 @@ class SyncClient:
         return self._post("/v1/sync/push", PushRequest(
             protocol_version=PROTOCOL_VERSION, client_id=self.client_id,
             mutations=mutations), PushResponse)
+
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
+    def _check(self, response: httpx.Response) -> None:
+        if response.status_code >= 500:
+            raise Offline(f"The sync server had a problem (HTTP {response.status_code}).")
+        if response.status_code == 401:
+            raise AuthRequired(_detail(response) or "Please log in again.")
+        if response.status_code >= 400:
+            raise Refused(response.status_code, _detail(response)
+                          or f"The server refused the request (HTTP {response.status_code}).")
+
+    def snapshot_info(self) -> SnapshotInfo | None:
+        """The server's snapshot for a first sync, or None when it offers none."""
+        try:
+            response = self._http.get("/v1/sync/snapshot", headers=self._headers())
+        except httpx.HTTPError as exc:
+            raise Offline(f"The sync server cannot be reached ({type(exc).__name__}).") from exc
+        if response.status_code == 404:
+            return None
+        self._check(response)
+        try:
+            return SnapshotInfo.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise Offline("The sync server sent an answer this version cannot read.") from exc
+
+    def download_snapshot(self, info: SnapshotInfo, dest: Path,
+                          progress: Callable[[int, int], None] | None = None) -> None:
+        """Stream the snapshot to ``dest`` and check its size and SHA-256; a short or
+        damaged download raises Offline and leaves no file behind."""
+        digest = hashlib.sha256()
+        received = 0
+        try:
+            with self._http.stream("GET", "/v1/sync/snapshot/file", headers=self._headers(),
+                                   timeout=httpx.Timeout(60.0, connect=10.0)) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    self._check(response)
+                with dest.open("wb") as out:
+                    for chunk in response.iter_bytes(1 << 20):
+                        out.write(chunk)
+                        digest.update(chunk)
+                        received += len(chunk)
+                        if progress is not None:
+                            progress(received, info.size)
+        except httpx.HTTPError as exc:
+            dest.unlink(missing_ok=True)
+            raise Offline(f"The snapshot download was interrupted ({type(exc).__name__}).") \
+                from exc
+        except BaseException:
+            dest.unlink(missing_ok=True)
+            raise
+        if received != info.size or digest.hexdigest() != info.sha256:
+            dest.unlink(missing_ok=True)
+            raise Offline("The snapshot arrived damaged (its checksum does not match); "
+                          "it will be downloaded again.")
 
     def pull(self, cursor: int | None, limit: int = 5000) -> PullResponse:
         return self._post("/v1/sync/pull", PullRequest(

@@ -7,6 +7,7 @@ twice). Runs on the sync thread, never the UI thread.
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,15 @@ from agent_desktop.storage import sync_store
 from agent_desktop.storage.store import Store
 from agent_desktop.sync.client import SyncClient
 from agent_desktop.sync.protocol import MAX_MUTATIONS_PER_PUSH, Mutation
+
+log = logging.getLogger(__name__)
+
+# (what is happening, fraction done 0..1): for the first full sync's progress bar.
+Progress = Callable[[str, float], None]
+
+
+def _quiet(_what: str, _fraction: float) -> None:
+    pass
 
 
 @dataclass(frozen=True)
@@ -57,9 +67,35 @@ class SyncEngine:
                 # Nothing of this batch was taken (the server stopped at a gap): later.
                 return applied, rejected
 
-    def pull(self) -> tuple[int, set[str]]:
+    def first_sync(self, progress: Progress = _quiet) -> int | None:
+        """A new desk's first sync from the server's snapshot: download it, copy it in,
+        then the caller pulls what changed since. Returns the rows loaded, or None when
+        a snapshot does not apply (the store is not new, or the server has none), and the
+        paged pull does the work instead."""
+        if sync_store.cursor(self.store) is not None or not sync_store.is_empty(self.store):
+            return None
+        info = self.client.snapshot_info()
+        if info is None:
+            return None
+        dest = self.store.path.with_name(self.store.path.name + ".snapshot-download")
+        mb = info.size / 1e6
+        self.client.download_snapshot(info, dest, lambda got, total: progress(
+            f"Downloading {info.customers:,} customers ({got / 1e6:,.0f} of {mb:,.0f} MB)",
+            0.8 * got / max(total, 1)))
+        try:
+            return sync_store.load_snapshot(
+                self.store, dest, info.change_seq, lambda done, total: progress(
+                    f"Loading {info.customers:,} customers", 0.8 + 0.2 * done / total))
+        except sync_store.SnapshotUnusable as exc:
+            log.warning("snapshot not used, pulling page by page: %s", exc)
+            return None
+        finally:
+            dest.unlink(missing_ok=True)
+
+    def pull(self, progress: Progress = _quiet) -> tuple[int, set[str]]:
         count, touched = 0, set()
         cursor = sync_store.cursor(self.store)
+        first = cursor is None
         while True:
             page = self.client.pull(cursor)
             now = datetime.now(UTC).isoformat()
@@ -69,10 +105,16 @@ class SyncEngine:
             )
             count += len(page.changes)
             cursor = page.cursor
+            if first and page.more and page.latest:
+                progress(f"Receiving the server's records ({count:,})",
+                         min(1.0, page.cursor / page.latest))
             if not page.more:
                 return count, touched
 
-    def sync_once(self) -> SyncResult:
+    def sync_once(self, progress: Progress = _quiet) -> SyncResult:
         applied, rejected = self.push()
-        pulled, touched = self.pull()
-        return SyncResult(applied, rejected, pulled, frozenset(touched))
+        if sync_store.cursor(self.store) is None:
+            sync_store.ensure_reference_data(self.store)
+        loaded = self.first_sync(progress) or 0
+        pulled, touched = self.pull(progress)
+        return SyncResult(applied, rejected, loaded + pulled, frozenset(touched))

@@ -15,6 +15,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent_desktop.domain.synced import SYNCED_TABLES
+
+__all__ = ["SYNCED_TABLES"]  # re-exported: the wire names these tables
+
 PROTOCOL_VERSION = 1
 MAX_MUTATIONS_PER_PUSH = 500
 MAX_PULL_PAGE = 5000
@@ -52,10 +56,18 @@ class PushRequest(_Wire):
     mutations: list[Mutation] = Field(max_length=MAX_MUTATIONS_PER_PUSH)
 
 
+# Why the server rejected a mutation, as a class a program can act on (``reason`` is the
+# words for the agent): the pushing user's role may not push it (the 403 of a mutation);
+# bad args or a domain rule; a name the server does not know; a mutation id the client
+# already used for other content.
+REJECTION_CODES: tuple[str, ...] = ("forbidden", "invalid", "unknown_mutation", "reused_id")
+
+
 class MutationResult(_Wire):
     mutation_id: int
     status: Literal["applied", "rejected", "duplicate"]
     reason: str = ""
+    code: str = ""  # one of REJECTION_CODES for a rejected mutation, else ""
 
 
 class PushResponse(_Wire):
@@ -82,6 +94,22 @@ class PullResponse(_Wire):
     changes: list[Change]
     reset: bool = False  # the client must replace what it has with this snapshot
     more: bool = False  # another page is waiting: pull again now
+    latest: int = 0  # the server's newest change_seq (for a progress bar while paging)
+
+
+class SnapshotInfo(_Wire):
+    """A prebuilt store the server offers a new client instead of a paged full pull.
+
+    The file is a client store (same schema, revision ``schema_revision``) holding every
+    synced row as of ``change_seq``; the client copies its tables in, sets its cursor to
+    ``change_seq`` and pulls what changed since.
+    """
+
+    change_seq: int
+    size: int  # bytes
+    sha256: str
+    schema_revision: str
+    customers: int
 
 
 class Problem(_Wire):
@@ -94,4 +122,6 @@ class Problem(_Wire):
 # Mutations the server knows, and the tables their rows live in. Later issues add theirs.
 MUTATIONS: dict[str, str] = {
     "add_note": "notes",
+    "set_agent_limits": "agents",  # supervisors and admins only
 }
+

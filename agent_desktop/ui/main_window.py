@@ -171,6 +171,7 @@ class MainWindow(QMainWindow):
         self.status_sync.hide()
         self.sync_bar = SyncStatusBar(self.statusBar())
         sync.status_changed.connect(self.sync_bar.show)
+        sync.progress.connect(self.sync_bar.show_progress)
         sync.status_changed.connect(self._sync_status)
         self.sync_bar.state.setToolTip("Ctrl+Shift+S lists changes that need attention")
         sync.customers_changed.connect(self._customers_changed)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
-from PySide6.QtWidgets import QLabel, QStatusBar
+from PySide6.QtWidgets import QLabel, QProgressBar, QStatusBar
 
 from agent_desktop.services.sync import SyncService, SyncStatus
 from agent_desktop.ui.tasks import Job, Relay
@@ -32,6 +32,7 @@ class SyncController(QObject):
     status_changed = Signal(object)  # SyncStatus
     customers_changed = Signal(object)  # frozenset of customer ids changed by a pull
     poked = Signal()  # the server says there is something to pull (from any thread)
+    progress = Signal(str, float)  # a first full sync: what is happening, fraction done
 
     def __init__(self, service: SyncService, parent: QObject | None = None,
                  interval_ms: int = 30_000) -> None:
@@ -71,8 +72,8 @@ class SyncController(QObject):
         self._timer.stop()
         if self.last is not None:
             self.status_changed.emit(self.last.syncing())
-        service = self.service
-        self._pool.start(Job(lambda: _run(service), self._relay))
+        service, progress = self.service, self.progress
+        self._pool.start(Job(lambda: _run(service, progress.emit), self._relay))
 
     def _finished(self, outcome: _Outcome | None, exc: BaseException | None) -> None:
         self._running = False
@@ -96,8 +97,8 @@ class SyncController(QObject):
             self._timer.start(self.service.next_delay_ms(self._failures, self._interval))
 
 
-def _run(service: SyncService) -> _Outcome:
-    status, customers = service.sync()
+def _run(service: SyncService, progress: Callable[[str, float], None]) -> _Outcome:
+    status, customers = service.sync(progress)
     return _Outcome(status, customers)
 
 
@@ -109,11 +110,29 @@ class SyncStatusBar:
         self.state.setAccessibleName("Sync status")
         self.pending = QLabel("")
         self.pending.setObjectName("muted")
+        # Only during a first full sync (a new desk loading the whole customer base).
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress.setMaximumWidth(160)
+        self.progress.setTextVisible(False)
+        self.progress.setAccessibleName("First sync progress")
+        self.progress.hide()
         bar.addPermanentWidget(self.pending)
+        bar.addPermanentWidget(self.progress)
         bar.addPermanentWidget(self.state)
         self._on_rejected = on_rejected
 
+    def show_progress(self, what: str, fraction: float) -> None:
+        self.progress.setValue(round(1000 * max(0.0, min(1.0, fraction))))
+        self.progress.setToolTip(what)
+        self.progress.show()
+        self.state.setText(f"First sync: {what}\u2026")
+
     def show(self, status: SyncStatus) -> None:
+        if not status.in_progress:
+            self.progress.hide()
+        elif self.progress.isVisible():
+            return  # keep the first sync's own words while it runs
         self.state.setText(status.headline())
         self.state.setToolTip(status.detail)
         waiting = status.pending
