@@ -52,6 +52,7 @@ class ContactRow:
     is_primary: bool
     consent_autodial: bool
     consent_text: bool
+    consent_email: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,10 +229,10 @@ def load_customer_record(
     cid = customer_id
     since_s = since.isoformat()
     contacts = tuple(
-        ContactRow(a, b, c, d, e, bool(f), bool(g), bool(h))
-        for a, b, c, d, e, f, g, h in q(
+        ContactRow(a, b, c, d, e, bool(f), bool(g), bool(h), bool(i))
+        for a, b, c, d, e, f, g, h, i in q(
             "SELECT id, kind, value, label, line_type, is_primary, consent_autodial,"
-            " consent_text FROM contact_points WHERE customer_id = ?"
+            " consent_text, consent_email FROM contact_points WHERE customer_id = ?"
             " ORDER BY kind DESC, is_primary DESC",
             cid,
         )

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, delete, func, select, update
 
 from agent_desktop.domain.synced import SYNCED_TABLES
+from agent_desktop.storage.contacts import write_consent
 from agent_desktop.storage.models import (
     Base,
     OutboxMutation,
@@ -252,8 +253,11 @@ def _refresh_vocabulary(conn: Any, customer_ids: Sequence[str]) -> None:
 # Re-applying a still-pending local change on top of freshly pulled rows (the rebase):
 # until the server has answered, the agent keeps seeing what they did. Append-only
 # mutations need nothing (their rows are inserted once and never overwritten).
-Reapply = Callable[[Any, dict[str, Any]], None]
-REAPPLY: dict[str, Reapply] = {}
+Reapply = Callable[[Any, dict[str, Any]], object]
+REAPPLY: dict[str, Reapply] = {
+    "set_contact_consent": lambda conn, args: write_consent(
+        conn, str(args.get("contact_point_id", "")), args),
+}
 
 
 def _rebase(session: Any) -> None:

@@ -123,5 +123,6 @@ class Problem(_Wire):
 MUTATIONS: dict[str, str] = {
     "add_note": "notes",
     "set_agent_limits": "agents",  # supervisors and admins only
+    "set_contact_consent": "contact_points",
 }
 

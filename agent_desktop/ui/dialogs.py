@@ -24,6 +24,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Alt+B, Alt+C, Alt+S, Alt+O", "Billing, Contacts, Cases, Orders on the 360"),
     ("Ctrl+N", "Write a note on the open customer"),
     ("Ctrl+Enter", "Save the note"),
+    ("Ctrl+Shift+C", "Consent: what the customer allows on each number and email"),
     ("Ctrl+,", "Settings"),
     ("Ctrl+Shift+S", "Changes the sync server refused (needs attention)"),
     ("F1", "This list"),

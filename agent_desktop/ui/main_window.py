@@ -134,6 +134,7 @@ class MainWindow(QMainWindow):
         add("F1", self.show_shortcuts)
         add("Ctrl+,", self.show_settings)
         add("Ctrl+N", self.focus_note)
+        add("Ctrl+Shift+C", self.edit_consent)
         add("Ctrl+Tab", lambda: self._cycle_tab(1))
         add("Ctrl+Shift+Tab", lambda: self._cycle_tab(-1))
         for i, _area in enumerate(AREAS):
@@ -150,6 +151,12 @@ class MainWindow(QMainWindow):
         if view is not None:
             self.nav.setCurrentRow(0)
             view.note_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def edit_consent(self) -> None:
+        view = self.customers.current_view()
+        if view is not None:
+            self.nav.setCurrentRow(0)
+            view.request_consent()
 
     def _cycle_tab(self, step: int) -> None:
         tabs = self.customers.tabs

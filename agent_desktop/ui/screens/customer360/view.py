@@ -61,6 +61,7 @@ class Customer360View(QWidget):
     """Shows one Customer360; asks its owner to save notes through ``note_requested``."""
 
     note_requested = Signal(str, str)  # (customer_id, body)
+    consent_requested = Signal(str)  # customer_id: the agent wants to change consent
 
     def __init__(self, theme_name: str = "light", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -114,7 +115,14 @@ class Customer360View(QWidget):
         left = QWidget()
         ll = QVBoxLayout(left)
         ll.setContentsMargins(12, 10, 6, 10)
-        ll.addWidget(section_title("Contact"))
+        contact_head = QHBoxLayout()
+        contact_head.addWidget(section_title("Contact"), 1)
+        self.consent_button = QPushButton("Consent\u2026")
+        self.consent_button.setToolTip(
+            "What the customer allows: automated calls, texts, email (Ctrl+Shift+C)")
+        self.consent_button.clicked.connect(self.request_consent)
+        contact_head.addWidget(self.consent_button)
+        ll.addLayout(contact_head)
         self.contact = QLabel()
         self.contact.setWordWrap(True)
         self.contact.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -325,15 +333,22 @@ class Customer360View(QWidget):
         local = self.data.local_time(datetime.now(UTC))
         self.figures["local"].setText(local.strftime("%-I:%M %p %Z"))
 
+    def request_consent(self) -> None:
+        if self.data is not None:
+            self.consent_requested.emit(self.data.customer_id)
+
     def _contact_text(self, data: Customer360) -> str:
         lines = []
         for c in data.contacts:
             if c.kind == "phone":
                 label = _PHONE_LABEL.get(c.label, c.label.title())
                 extra = f" ({c.line_type})" if c.line_type not in ("unknown", c.label) else ""
-                lines.append(f"{label}: {_national(c.value)}{extra}")
+                refused = [what for what, ok in (("no automated calls", c.consent_autodial),
+                                                 ("no texts", c.consent_text)) if not ok]
+                marks = f" \u00b7 {', '.join(refused)}" if refused else ""
+                lines.append(f"{label}: {national_number(c.value)}{extra}{marks}")
             else:
-                lines.append(f"Email: {c.value}")
+                lines.append(f"Email: {c.value}" + ("" if c.consent_email else " \u00b7 no email"))
         lines.append("Address: " + ", ".join(data.address_lines))
         lines.append(f"Time zone: {data.time_zone.replace('_', ' ')}")
         return "\n".join(lines)
@@ -402,7 +417,7 @@ def _tenure(months: int) -> str:
     return f"{rest} mo"
 
 
-def _national(e164: str) -> str:
+def national_number(e164: str) -> str:
     if e164.startswith("+1") and len(e164) == 12:
         d = e164[2:]
         return f"({d[:3]}) {d[3:6]}-{d[6:]}"

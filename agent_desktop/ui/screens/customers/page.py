@@ -12,10 +12,12 @@ from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QLabel, QTabWidget, QVBoxLayout, QWidget
 
 from agent_desktop.domain.errors import UserFacingError
+from agent_desktop.services.contacts import ConsentRow, load_consents, set_consents
 from agent_desktop.services.context import AgentContext
 from agent_desktop.services.customer360 import Customer360, NoteAdded, add_note, load_360
 from agent_desktop.storage.store import Store, StoreError
-from agent_desktop.ui.screens.customer360.view import Customer360View
+from agent_desktop.ui.consent import ConsentDialog
+from agent_desktop.ui.screens.customer360.view import Customer360View, national_number
 from agent_desktop.ui.tasks import Op
 from agent_desktop.ui.widgets.common import Column, EmptyState, RowsModel, make_table
 
@@ -44,6 +46,7 @@ class CustomersPage(QWidget):
         # chart) costs ~40 ms that would otherwise sit between Enter and the painted 360.
         self._spare: Customer360View | None = None
         self._closing = False
+        self.consent_dialog: ConsentDialog | None = None  # the last one opened
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         self.tabs = QTabWidget()
@@ -113,6 +116,7 @@ class CustomersPage(QWidget):
             return
         view = self._take_view()
         view.note_requested.connect(self._save_note)
+        view.consent_requested.connect(self.edit_consent)
         self._views[customer_id] = view
         self.refresh(customer_id)  # the read starts first and runs while the tab is laid out
         index = self.tabs.addTab(view, display_name)
@@ -219,6 +223,45 @@ class CustomersPage(QWidget):
             view.note_failed(str(exc))
             return
         view.note_failed("The note was not saved because of an error; your text is kept.")
+        raise exc
+
+
+    # --- consent ----------------------------------------------------------------------------
+    def edit_consent(self, customer_id: str) -> None:
+        view = self._views.get(customer_id)
+        if view is None or view.data is None:
+            return
+        store, name = self.store, view.data.display_name
+        Op(view, lambda: load_consents(store, customer_id)).success(
+            lambda rows: self._ask_consent(view, customer_id, name, rows)).run()
+
+    def _ask_consent(self, view: Customer360View, customer_id: str, name: str,
+                     rows: list[ConsentRow]) -> None:
+        dialog = ConsentDialog(name, rows, national_number, self)
+        self.consent_dialog = dialog  # for tests and screenshots
+
+        def save() -> None:
+            changes = dialog.changes()
+            if not changes:
+                return
+            store, who = self.store, self.who
+            Op(view, lambda: set_consents(store, who, customer_id, changes), write=True
+               ).success(lambda _done: self._consent_saved(customer_id)
+               ).failure(self._consent_failed).run()
+
+        dialog.accepted.connect(save)
+        dialog.open()
+
+    def _consent_saved(self, customer_id: str) -> None:
+        self.refresh(customer_id)
+        self.notice.emit("Consent saved; it goes to every desk with the next sync.")
+        self.note_saved.emit()
+
+    def _consent_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, (UserFacingError, StoreError)):
+            self.notice.emit(f"Consent not saved: {exc}")
+            return
+        self.notice.emit("Consent not saved because of an error; nothing was changed.")
         raise exc
 
 
