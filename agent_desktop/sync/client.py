@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -79,7 +80,7 @@ class SyncClient:
     def push(self, mutations: list[Mutation]) -> PushResponse:
         return self._post("/v1/sync/push", PushRequest(
             protocol_version=PROTOCOL_VERSION, client_id=self.client_id,
-            mutations=mutations), PushResponse)
+            mutations=mutations, sent_at=datetime.now(UTC)), PushResponse)
 
     def _headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"} if self.token else {}

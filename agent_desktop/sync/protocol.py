@@ -11,6 +11,7 @@ reason (never a 500).
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -50,10 +51,17 @@ class Mutation(_Wire):
     args: dict[str, Any]
 
 
+MAX_CLOCK_SKEW_SECONDS = 300
+
+
 class PushRequest(_Wire):
     protocol_version: int
     client_id: str = Field(min_length=8, max_length=64)
     mutations: list[Mutation] = Field(max_length=MAX_MUTATIONS_PER_PUSH)
+    # The desk's clock when it sent this (aware UTC). A desk whose clock is more than
+    # MAX_CLOCK_SKEW_SECONDS off is refused (400 clock_skew) before anything is applied:
+    # its timestamps would misorder notes and case events for everyone. It keeps its queue.
+    sent_at: datetime | None = None
 
 
 # Why the server rejected a mutation, as a class a program can act on (``reason`` is the
