@@ -9,10 +9,13 @@ from PySide6.QtCore import QEventLoop, QTimer, SignalInstance
 from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from agent_desktop.platform.settings import Settings
+from agent_desktop.services.contacts import load_consents
 from agent_desktop.services.showcase import showcase_customer
 from agent_desktop.ui import theme
+from agent_desktop.ui.consent import ConsentDialog
 from agent_desktop.ui.dialogs import SettingsDialog, ShortcutsDialog
 from agent_desktop.ui.main_window import AREAS, MainWindow
+from agent_desktop.ui.screens.customer360.view import national_number
 
 
 def _wait(signal: SignalInstance, action: Callable[[], object], timeout_ms: int = 15000) -> None:
@@ -73,6 +76,13 @@ def capture_all(app: QApplication, window: MainWindow, settings: Settings,
         dialog.adjustSize()
         shot(name_, dialog)
         dialog.done(QDialog.DialogCode.Rejected)
+
+    consent = ConsentDialog(name, load_consents(window.store, customer_id), national_number,
+                            window)
+    consent.show()
+    consent.adjustSize()
+    shot("14-consent", consent)
+    consent.done(QDialog.DialogCode.Rejected)
 
     theme.apply(app, "dark", int(settings.get("font_scale")))
     view.set_theme("dark")
