@@ -176,6 +176,11 @@ def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
             QMessageBox.critical(None, "The customer store cannot be opened", exc.message)
         print(exc.message, file=sys.stderr)
         return 2
+    if server_url and not embedded_server and screenshot_dir is None \
+            and not exit_after_first_paint:
+        from agent_desktop.ui.new_desk import set_up_new_desk
+
+        store = set_up_new_desk(store, username, server_url)
     window = build_window(store, username, settings, store_label)
     if screenshot_dir is not None:
         from agent_desktop.ui.screenshots import capture_all

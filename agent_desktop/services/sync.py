@@ -11,10 +11,11 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from agent_desktop.platform.credentials import TokenStore
 from agent_desktop.storage import sync_store
-from agent_desktop.storage.store import Store, StoreError
+from agent_desktop.storage.store import HEAD_REVISION, Store, StoreError
 from agent_desktop.sync.client import AuthRequired, Offline, Refused, SyncClient, SyncError
 from agent_desktop.sync.engine import Progress, SyncEngine, backoff_seconds
 from agent_desktop.sync.events import PokeListener
@@ -45,6 +46,23 @@ class SyncStatus:
         if self.rejected:
             text += f" \u00b7 {self.rejected} need attention"
         return text
+
+
+@dataclass(frozen=True)
+class NewDeskSnapshot:
+    path: Path
+    change_seq: int
+    customers: int
+    client_id: str
+
+
+def adopt_new_desk_snapshot(store_path: Path, snapshot: NewDeskSnapshot) -> None:
+    """Replace a new desk's (closed, empty) store with the downloaded snapshot."""
+    try:
+        sync_store.adopt_snapshot(store_path, snapshot.path, snapshot.change_seq,
+                                  snapshot.client_id, HEAD_REVISION)
+    finally:
+        snapshot.path.unlink(missing_ok=True)
 
 
 class SyncService:
@@ -116,6 +134,22 @@ class SyncService:
             return self._status(online=False, detail=exc.message), frozenset()
         return self._status(detail=f"Synced at {datetime.now(UTC).astimezone():%H:%M:%S}."), \
             result.customers
+
+    # --- a new desk -------------------------------------------------------------------------
+
+    def is_new_desk(self) -> bool:
+        """Nothing synced and nothing local yet: the desk can start from the snapshot."""
+        return sync_store.cursor(self.store) is None and sync_store.is_empty(self.store)
+
+    def download_for_new_desk(self, progress: Progress) -> NewDeskSnapshot | None:
+        """Download the server's snapshot beside the store (for adopt_new_desk_snapshot
+        once the store is closed); None when the server offers none. Raises SyncError."""
+        dest = self.store.path.with_name(self.store.path.name + ".snapshot-download")
+        info = self.engine.fetch_snapshot(dest, progress)
+        if info is None:
+            return None
+        return NewDeskSnapshot(dest, info.change_seq, info.customers,
+                               sync_store.client_id(self.store))
 
     @property
     def auto_login(self) -> bool:

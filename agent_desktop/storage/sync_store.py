@@ -4,6 +4,7 @@ applying what the server sends. Each function is one transaction."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -396,10 +397,15 @@ def load_snapshot(
         cur.execute("PRAGMA foreign_keys = OFF")
         cur.execute("ATTACH DATABASE ? AS snapshot", (str(path),))
         try:
-            return _copy_snapshot(cur, change_seq, progress)
+            copied = _copy_snapshot(cur, change_seq, progress)
         finally:
             cur.execute("DETACH DATABASE snapshot")
             cur.execute("PRAGMA foreign_keys = ON")
+        # Move the copied pages from the write-ahead log into the file now, on the sync
+        # thread: left to SQLite's automatic checkpoint, the next small write (an agent's
+        # note) would pay for gigabytes.
+        cur.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return copied
     except sqlite3.DatabaseError as exc:
         raise SnapshotUnusable(f"the snapshot file cannot be read ({exc})") from exc
     finally:
@@ -458,3 +464,35 @@ def _copy_snapshot(cur: Any, change_seq: int,
         cur.execute("ROLLBACK")
         raise
     return copied
+
+
+def adopt_snapshot(store_path: Path, snapshot: Path, change_seq: int, client_id: str,
+                   expected_revision: str) -> None:
+    """Make the downloaded snapshot this desk's store: the fastest first sync there is (a
+    rename instead of copying gigabytes). Only for a new desk, with its store CLOSED: the
+    caller checked it was empty and has no connection open to it.
+
+    The snapshot keeps this installation's client id and starts its cursor at the
+    snapshot's change_seq; the old (empty) store and its WAL files are replaced.
+    """
+    conn = sqlite3.connect(snapshot)
+    try:
+        found = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+        if found is None or found[0] != expected_revision:
+            raise SnapshotUnusable(
+                f"the snapshot's schema ({found[0] if found else '?'}) is not this "
+                f"version's ({expected_revision})")
+        with conn:
+            for key, value in ((CLIENT_ID, client_id), (CURSOR, str(change_seq)),
+                               (LAST_SYNC_AT, datetime.now(UTC).isoformat()),
+                               (LAST_MUTATION_ID, "0")):
+                conn.execute("INSERT INTO sync_state (key, value) VALUES (?, ?) ON CONFLICT(key)"
+                             " DO UPDATE SET value = excluded.value", (key, value))
+        conn.execute("PRAGMA journal_mode = WAL")
+    except sqlite3.DatabaseError as exc:
+        raise SnapshotUnusable(f"the snapshot file cannot be read ({exc})") from exc
+    finally:
+        conn.close()
+    for suffix in ("-wal", "-shm"):
+        Path(f"{store_path}{suffix}").unlink(missing_ok=True)
+    os.replace(snapshot, store_path)

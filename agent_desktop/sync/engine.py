@@ -12,11 +12,12 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from agent_desktop.storage import sync_store
 from agent_desktop.storage.store import Store
 from agent_desktop.sync.client import SyncClient
-from agent_desktop.sync.protocol import MAX_MUTATIONS_PER_PUSH, Mutation
+from agent_desktop.sync.protocol import MAX_MUTATIONS_PER_PUSH, Mutation, SnapshotInfo
 
 log = logging.getLogger(__name__)
 
@@ -67,22 +68,32 @@ class SyncEngine:
                 # Nothing of this batch was taken (the server stopped at a gap): later.
                 return applied, rejected
 
-    def first_sync(self, progress: Progress = _quiet) -> int | None:
-        """A new desk's first sync from the server's snapshot: download it, copy it in,
-        then the caller pulls what changed since. Returns the rows loaded, or None when
-        a snapshot does not apply (the store is not new, or the server has none), and the
-        paged pull does the work instead."""
+    def fetch_snapshot(self, dest: Path, progress: Progress = _quiet,
+                       share: float = 1.0) -> SnapshotInfo | None:
+        """Download the server's snapshot to ``dest`` if this is a new desk (no cursor,
+        nothing local) and the server offers one; None otherwise."""
         if sync_store.cursor(self.store) is not None or not sync_store.is_empty(self.store):
             return None
         info = self.client.snapshot_info()
         if info is None:
             return None
-        dest = self.store.path.with_name(self.store.path.name + ".snapshot-download")
         mb = info.size / 1e6
         self.client.download_snapshot(info, dest, lambda got, total: progress(
             f"Downloading {info.customers:,} customers ({got / 1e6:,.0f} of {mb:,.0f} MB)",
-            0.8 * got / max(total, 1)))
+            share * got / max(total, 1)))
+        return info
+
+    def first_sync(self, progress: Progress = _quiet) -> int | None:
+        """A new desk's first sync from the server's snapshot while the app runs: download
+        it, copy it in, then the caller pulls what changed since. Returns the rows loaded,
+        or None when a snapshot does not apply (the store is not new, or the server has
+        none), and the paged pull does the work instead. (Before the window opens, the
+        new-desk setup adopts the file itself instead, which is faster.)"""
+        dest = self.store.path.with_name(self.store.path.name + ".snapshot-download")
         try:
+            info = self.fetch_snapshot(dest, progress, share=0.8)
+            if info is None:
+                return None
             return sync_store.load_snapshot(
                 self.store, dest, info.change_seq, lambda done, total: progress(
                     f"Loading {info.customers:,} customers", 0.8 + 0.2 * done / total))
