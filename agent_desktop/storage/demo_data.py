@@ -865,6 +865,13 @@ _TEMPLATE_COLS: Final = (
 
 # Case and order numbers run through the whole store, so the main process (which sees the
 # chunks in order) assigns them; the worker stages a placeholder.
+# The same statement as migration 0003 (kept in step by a test).
+_BACKFILL_PENDING_SINCE: Final = (
+    "UPDATE cases SET pending_since = (SELECT MAX(e.at) FROM case_events e "
+    "WHERE e.case_id = cases.id AND e.kind = 'status_changed' "
+    "AND json_extract(e.after, '$.status') = 'pending_customer') "
+    "WHERE status = 'pending_customer'"
+)
 _NUMBERED: Final = {"cases": ("case_number", "CS-%07d"), "orders": ("order_number", "ORD-%07d")}
 
 # Invoice lines: every template whose validity covers the invoice's period start, with
@@ -3252,6 +3259,7 @@ def generate(
         " SELECT first_norm AS token FROM customers WHERE first_norm <> ''"
         " UNION ALL SELECT last_norm FROM customers WHERE last_norm <> '') GROUP BY token"
     )
+    conn.execute(_BACKFILL_PENDING_SINCE)
     conn.executemany(
         "INSERT OR REPLACE INTO sync_state (key, value) VALUES (?, ?)",
         [

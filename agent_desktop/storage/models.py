@@ -462,6 +462,7 @@ class Case(_Mutable, Base):
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0)
+    pending_since: Mapped[datetime | None] = mapped_column()  # waiting on the customer
     resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
     __table_args__ = (
