@@ -16,6 +16,8 @@ sync with the same words the desk would have shown (shared/DOMAIN.md, cases).
 
 from __future__ import annotations
 
+import base64
+import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -311,3 +313,155 @@ def route(case_type: str, category: str = "", product_family: str = "") -> Route
 def can_take(skills: Iterable[str], required_skill: str) -> bool:
     """Whether an agent with ``skills`` may be assigned a case needing ``required_skill``."""
     return not required_skill or required_skill in set(skills)
+
+
+# --- changes, planned the same way on the desk and on the server ------------------------------
+
+def case_number(case_id: str) -> str:
+    """A case number a desk gives offline without asking anyone: 8 characters of the
+    case's random id in base32, with I, L, O and U written 1, 8, 0 and 9 so nobody
+    misreads them on the phone."""
+    raw = base64.b32encode(uuid.UUID(case_id).bytes[:5]).decode()
+    return "CS-" + raw.translate(str.maketrans("ILOU", "1809"))
+
+
+MAX_SUBJECT = 200
+MAX_CASE_TEXT = 8000
+
+
+def _when(value: object) -> datetime | None:
+    """A timestamp from a row (datetime) or from the wire (ISO text), as aware UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        parsed = value
+    elif isinstance(value, str):
+        parsed = datetime.fromisoformat(value)
+    else:
+        raise UserFacingError(f"{value!r} is not a date and time.")
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the rules need to know about a case, from a store row or a server row."""
+
+    status: str
+    type: str
+    priority: str
+    opened_at: datetime
+    resolved_at: datetime | None = None
+    pending_since: datetime | None = None
+    sla_paused_seconds: int = 0
+    merged_into_id: str | None = None
+    required_skill: str = ""
+
+    @classmethod
+    def of(cls, row: Mapping[str, object]) -> CaseFacts:
+        opened = _when(row.get("opened_at"))
+        if opened is None:
+            raise UserFacingError("The case has no opening time.")
+        paused = row.get("sla_paused_seconds") or 0
+        merged = row.get("merged_into_id")
+        return cls(
+            status=str(row.get("status", "")), type=str(row.get("type", "")),
+            priority=str(row.get("priority", "")), opened_at=opened,
+            resolved_at=_when(row.get("resolved_at")),
+            pending_since=_when(row.get("pending_since")),
+            sla_paused_seconds=int(paused) if isinstance(paused, int | float) else 0,
+            merged_into_id=str(merged) if merged else None,
+            required_skill=str(row.get("required_skill") or ""),
+        )
+
+
+def plan_status_change(case: CaseFacts, target: str, now: datetime,
+                       calendar: BusinessCalendar = DEFAULT_CALENDAR) -> dict[str, object]:
+    """The fields that change when ``case`` moves to ``target`` at ``now`` (raises
+    UserFacingError for a move the life cycle does not allow)."""
+    to = check_transition(case.status, target, resolved_at=case.resolved_at, now=now,
+                          merged=case.merged_into_id is not None)
+    paused = paused_after(case.status, to, case.sla_paused_seconds, case.pending_since, now,
+                          calendar)
+    fields: dict[str, object] = {"status": to.value, "sla_paused_seconds": paused}
+    fields["pending_since"] = (case.pending_since or now) if to == Status.PENDING_CUSTOMER \
+        else None
+    if to == Status.RESOLVED:
+        fields["resolved_at"] = now
+    elif to == Status.CLOSED:
+        fields["closed_at"] = now
+    elif to == Status.OPEN and case.status in (Status.RESOLVED, Status.CLOSED):
+        fields["resolved_at"] = None
+        fields["closed_at"] = None
+    if is_open(to):
+        fields["due_at"] = due_at(case.opened_at, case.type, case.priority, paused, calendar)
+    return fields
+
+
+def plan_priority_change(case: CaseFacts, priority: str,
+                         calendar: BusinessCalendar = DEFAULT_CALENDAR) -> dict[str, object]:
+    """Escalating (or lowering) a case: its due time follows the new priority."""
+    try:
+        Priority(priority)
+    except ValueError:
+        raise UserFacingError(f"{priority!r} is not a priority.") from None
+    if case.merged_into_id is not None:
+        raise UserFacingError("This case was merged into another; work on that one.")
+    if not is_open(case.status):
+        raise UserFacingError("Reopen the case before changing its priority.")
+    if priority == case.priority:
+        raise UserFacingError(f"The case is already {priority} priority.")
+    return {"priority": priority,
+            "due_at": due_at(case.opened_at, case.type, priority, case.sla_paused_seconds,
+                             calendar)}
+
+
+def check_new_case(case_type: str, priority: str, subject: object,
+                   description: object = "") -> tuple[str, str]:
+    """The subject and description of a new case, cleaned, or UserFacingError."""
+    try:
+        CaseType(case_type)
+    except ValueError:
+        raise UserFacingError(f"{case_type!r} is not a case type.") from None
+    try:
+        Priority(priority)
+    except ValueError:
+        raise UserFacingError(f"{priority!r} is not a priority.") from None
+    if not isinstance(subject, str) or not subject.strip():
+        raise UserFacingError("Give the case a subject: what is it about?")
+    text = " ".join(subject.split())
+    if len(text) > MAX_SUBJECT:
+        raise UserFacingError(f"The subject is {len(text)} characters; keep it under "
+                              f"{MAX_SUBJECT} (the details go in the description).")
+    body = description if isinstance(description, str) else ""
+    if len(body) > MAX_CASE_TEXT:
+        raise UserFacingError(f"The description is {len(body):,} characters; the most is "
+                              f"{MAX_CASE_TEXT:,}.")
+    return text, body.strip()
+
+
+def check_assignment(case: CaseFacts, agent_skills: Iterable[str] | None) -> None:
+    """Whether the case can go to an agent with ``agent_skills`` (None: unassign)."""
+    if case.merged_into_id is not None:
+        raise UserFacingError("This case was merged into another; work on that one.")
+    if not is_open(case.status):
+        raise UserFacingError("Only an open case is assigned; reopen it first.")
+    if agent_skills is not None and not can_take(agent_skills, case.required_skill):
+        raise UserFacingError(
+            f"That agent lacks the {case.required_skill.replace('_', ' ')} skill this case "
+            "needs; pick someone who has it, or escalate.")
+
+
+def check_merge(source: CaseFacts, target: CaseFacts, source_id: str, target_id: str,
+                same_customer: bool) -> None:
+    """A duplicate (source) folds into the case that continues (target)."""
+    if source_id == target_id:
+        raise UserFacingError("A case cannot be merged into itself.")
+    if source.merged_into_id is not None:
+        raise UserFacingError("This case was already merged into another.")
+    if target.merged_into_id is not None:
+        raise UserFacingError("The other case was itself merged away; merge into the case "
+                              "it went into.")
+    if not same_customer:
+        raise UserFacingError("Only cases of the same customer can be merged.")
+    if not is_open(target.status):
+        raise UserFacingError("Merge into a case that is still open (reopen it first).")

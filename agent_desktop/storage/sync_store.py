@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, delete, func, select, update
 
 from agent_desktop.domain.synced import SYNCED_TABLES
+from agent_desktop.storage import cases
 from agent_desktop.storage.contacts import write_consent
 from agent_desktop.storage.models import (
     Base,
@@ -254,10 +255,11 @@ def _refresh_vocabulary(conn: Any, customer_ids: Sequence[str]) -> None:
 # Re-applying a still-pending local change on top of freshly pulled rows (the rebase):
 # until the server has answered, the agent keeps seeing what they did. Append-only
 # mutations need nothing (their rows are inserted once and never overwritten).
-Reapply = Callable[[Any, dict[str, Any]], object]
+Reapply = Callable[[Any, dict[str, Any]], object]  # (session, args)
 REAPPLY: dict[str, Reapply] = {
-    "set_contact_consent": lambda conn, args: write_consent(
-        conn, str(args.get("contact_point_id", "")), args),
+    "set_contact_consent": lambda session, args: write_consent(
+        session.connection(), str(args.get("contact_point_id", "")), args),
+    **{name: cases.reapply(name) for name in cases.LOCAL},
 }
 
 
@@ -266,11 +268,10 @@ def _rebase(session: Any) -> None:
         select(OutboxMutation).where(OutboxMutation.status.in_(("pending", "sent")))
         .order_by(OutboxMutation.mutation_id)
     ).all()
-    conn = session.connection()
     for row in rows:
         reapply = REAPPLY.get(row.name)
         if reapply is not None:
-            reapply(conn, dict(row.args))
+            reapply(session, dict(row.args))
 
 
 def apply_changes(
