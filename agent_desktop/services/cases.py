@@ -29,6 +29,7 @@ from agent_desktop.storage.cases import (
     case_detail,
     list_cases,
 )
+from agent_desktop.storage.contacts import update_channel
 from agent_desktop.storage.models import Case, new_id
 from agent_desktop.storage.reference import read_catalog, read_codes, resources_dir
 from agent_desktop.storage.store import Store
@@ -144,9 +145,20 @@ def create_case(store: Store, who: AgentContext, customer_id: str | None, case_t
 
 def change_status(store: Store, who: AgentContext, case_id: str, status: str,
                   body: str = "", notify: bool = False) -> CaseChange:
-    return _change(store, who, "change_case_status", {
-        "case_id": case_id, "event_id": new_id(), "status": status, "body": body,
-        "notify": notify}, "case.status", case_id)
+    """Move the case on; ``notify`` also sends the customer an update (email, or a text)
+    on a contact point they allow it on."""
+    args: dict[str, Any] = {"case_id": case_id, "event_id": new_id(), "status": status,
+                            "body": body, "notify": notify}
+    if notify:
+        with store.reading() as session:
+            case = session.get(Case, case_id)
+            contact = update_channel(session.connection(), case.customer_id) \
+                if case is not None and case.customer_id else None
+        if contact is None:
+            raise UserFacingError("The customer allows no email or texts for updates; "
+                                  "untick \"tell the customer\" or record their consent.")
+        args |= {"notify_contact_id": contact, "notification_id": new_id()}
+    return _change(store, who, "change_case_status", args, "case.status", case_id)
 
 
 def set_priority(store: Store, who: AgentContext, case_id: str, priority: str,

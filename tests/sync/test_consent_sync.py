@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from agent_desktop.domain.errors import UserFacingError
-from agent_desktop.services.context import AgentContext, agent_by_username
 from agent_desktop.services.contacts import load_consents, set_consents
+from agent_desktop.services.context import AgentContext, agent_by_username
 from agent_desktop.services.sync import SyncService
 from agent_desktop.storage import outbox, sync_store
 from agent_desktop.storage.store import Store, open_store

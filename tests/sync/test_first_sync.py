@@ -187,7 +187,8 @@ def test_a_damaged_snapshot_download_leaves_nothing_behind(
             if request.url.path.endswith("/snapshot/file"):
                 body = bytearray(response.read())
                 body[len(body) // 2] ^= 0xFF
-                return httpx.Response(200, content=bytes(body), request=request)
+                return httpx.Response(200, stream=httpx.ByteStream(bytes(body)),
+                                      request=request)
             return response
 
     desk = _store(tmp_path / "fresh.sqlite3")
