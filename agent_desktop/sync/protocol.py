@@ -132,5 +132,12 @@ MUTATIONS: dict[str, str] = {
     "add_note": "notes",
     "set_agent_limits": "agents",  # supervisors and admins only
     "set_contact_consent": "contact_points",
+    "create_case": "cases",
+    "change_case_status": "cases",
+    "set_case_priority": "cases",
+    "assign_case": "cases",
+    "add_case_note": "case_events",
+    "merge_cases": "cases",
+    "link_article": "case_articles",
 }
 
