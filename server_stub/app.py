@@ -15,18 +15,21 @@ are ours rather than anyio's shared one so that shutdown joins every thread.
 # and some name objects local to create_app.
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 from argon2 import PasswordHasher
 from fastapi import Depends, FastAPI, Request, Response
+from fastapi import Path as PathParam
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel
 from sqlalchemy import Engine
@@ -44,10 +47,13 @@ from agent_desktop.sync.protocol import (
     PullResponse,
     PushRequest,
     PushResponse,
+    SnapshotInfo,
 )
 from server_stub.errors import ApiError, unauthorized
 from server_stub.events import EventBroker, event_stream
+from server_stub.relay import ChangeListener
 from server_stub.service import Auth, Principal, Sync, unsupported_protocol
+from server_stub.snapshot import Snapshots, default_snapshot_dir
 from server_stub.store import create_schema, open_engine
 
 log = logging.getLogger("server_stub")
@@ -62,6 +68,17 @@ class Health(BaseModel):
     protocol_version: int
 
 
+class Unlocked(BaseModel):
+    username: str
+    was_locked: bool  # false: the account was not locked (its failed logins still reset)
+
+
+class SnapshotFileResponse(FileResponse):
+    # Starlette reads 64 KB a chunk; a snapshot is gigabytes, and 1 MB chunks send it
+    # several times faster over the same connection.
+    chunk_size = 1024 * 1024
+
+
 class EventStreamResponse(StreamingResponse):
     media_type = "text/event-stream"
 
@@ -70,14 +87,19 @@ _DESCRIPTIONS = {
     400: "Malformed request (not JSON) or a sync protocol version the server does not speak",
     401: "Not logged in, the session is not valid or has expired, or wrong credentials",
     403: "The session belongs to another installation (client id)",
+    404: "Not found (for a snapshot: this server offers none; pull page by page)",
     413: "The request body is larger than 1 MB",
     422: "The request does not match the schema; the detail names the first problem",
     423: "The account is locked after too many failed logins",
 }
 
 
-def _problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    return {s: {"model": Problem, "description": _DESCRIPTIONS[s]} for s in statuses}
+def _problems(
+    *statuses: int, described: dict[int, str] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """Problem responses for ``statuses``; ``described`` words some of them for one route."""
+    words = {**_DESCRIPTIONS, **(described or {})}
+    return {s: {"model": Problem, "description": words[s]} for s in statuses}
 
 
 def _json_problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
@@ -167,6 +189,7 @@ class Runtime:
         self.broker = EventBroker()
         self._reader: ThreadPoolExecutor | None = None
         self._writer: ThreadPoolExecutor | None = None
+        self._relay: ChangeListener | None = None
 
     # Pools start lazily (threads appear only when work arrives) so an app that is built
     # but never served costs nothing; close() joins whatever was started.
@@ -181,12 +204,30 @@ class Runtime:
         return await asyncio.get_running_loop().run_in_executor(self._writer, fn)
 
     def open(self) -> None:
+        """On the event loop, as the server starts."""
         self.broker = EventBroker()  # a served-again app gets a fresh, open broker
+        # On PostgreSQL other server processes may share the database: their changes
+        # reach this process's streams through LISTEN/NOTIFY (server_stub.relay).
+        loop = asyncio.get_running_loop()
+        self._relay = ChangeListener.for_engine(self.engine, partial(self._relayed, loop))
+        if self._relay is not None and not self._relay.start():
+            log.warning("not yet listening for other server processes' changes; retrying")
+
+    def _relayed(self, loop: asyncio.AbstractEventLoop, seq: int) -> None:
+        # On the listener's thread: the broker belongs to the event loop.
+        with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
+            loop.call_soon_threadsafe(self._poke, seq)
+
+    def _poke(self, seq: int) -> None:
+        self.broker.publish_poke(seq)
 
     def close_streams(self) -> None:
         self.broker.close()
 
     def close(self) -> None:
+        if self._relay is not None:
+            self._relay.stop()
+            self._relay = None
         self.broker.close()
         for pool in (self._reader, self._writer):
             if pool is not None:
@@ -212,6 +253,23 @@ def _utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def _unreadable_body(exc: StarletteHTTPException) -> str:
+    """The reason for FastAPI's catch-all "error parsing the body" 400 (a body it could not
+    even decode as JSON text), or "" for any other HTTP error."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or cause is None:
+        return ""
+    if isinstance(cause, UnicodeDecodeError):
+        return "The request body is not valid JSON: it is not UTF-8 text."
+    if isinstance(cause, RecursionError):
+        return "The request body is not JSON this server reads: it nests too deeply."
+    if isinstance(cause, ValueError) and "digits" in str(cause):
+        return "The request body is not JSON this server reads: a number has too many digits."
+    if isinstance(cause, ValueError):
+        return "The request body is not JSON this server reads."
+    return ""
+
+
 def _describe(error: dict[str, Any]) -> str:
     loc = [str(part) for part in error.get("loc", ()) if part not in ("body",)]
     where = ".".join(loc)
@@ -227,12 +285,15 @@ def create_app(
     password_hasher: PasswordHasher | None = None,
     heartbeat_seconds: float = 15.0,
     max_body_bytes: int = MAX_BODY_BYTES,
+    snapshot_dir: Path | Literal["default"] | None = "default",
 ) -> FastAPI:
     """The sync server as an ASGI app over ``database_url`` (a SQLAlchemy URL or a SQLite
     file path); creates missing tables.
 
     ``clock`` returns aware UTC datetimes (tests move it to expire tokens and lockouts);
     ``password_hasher`` defaults to argon2id with argon2-cffi's recommended parameters.
+    ``snapshot_dir`` holds the snapshot new clients download (server_stub.snapshot); by
+    default the folder beside a SQLite database, none for other databases.
     """
     if token_ttl_minutes <= 0:
         raise ValueError("token_ttl_minutes must be positive")
@@ -243,6 +304,9 @@ def create_app(
     hasher = password_hasher or PasswordHasher()
     auth = Auth(sessions, hasher, now, timedelta(minutes=token_ttl_minutes))
     runtime = Runtime(engine, auth, Sync(sessions, now), heartbeat_seconds)
+    snapshots = Snapshots(
+        default_snapshot_dir(database_url) if snapshot_dir == "default" else snapshot_dir
+    )
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -270,6 +334,9 @@ def create_app(
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         headers = dict(exc.headers) if exc.headers else None
+        unreadable = _unreadable_body(exc)
+        if unreadable:
+            return _problem(400, unreadable, "malformed_json")
         return _problem(exc.status_code, str(exc.detail), f"http_{exc.status_code}", headers)
 
     @app.exception_handler(RequestValidationError)
@@ -354,6 +421,30 @@ def create_app(
         await runtime.write(partial(auth.logout, who))
         return Response(status_code=204)
 
+    @app.post(
+        "/v1/admin/users/{username}/unlock",
+        response_model=Unlocked,
+        responses=_problems(
+            401,
+            403,
+            404,
+            413,
+            422,
+            described={
+                403: "Only a supervisor or an admin unlocks accounts",
+                404: "There is no user with that username",
+            },
+        ),
+        tags=["admin"],
+    )
+    async def unlock(
+        username: Annotated[str, PathParam(min_length=1, max_length=64)], who: Caller
+    ) -> Unlocked:
+        """Lift a lockout at once and clear the user's failed logins (supervisors and
+        admins): for an agent who is locked out and must work now."""
+        was_locked = await runtime.write(partial(auth.unlock, who, username))
+        return Unlocked(username=username, was_locked=was_locked)
+
     # --- sync ------------------------------------------------------------------------------
 
     @app.post(
@@ -378,6 +469,43 @@ def create_app(
     async def pull(body: PullRequest, who: Caller) -> PullResponse:
         """Rows changed since the cursor, or a paged snapshot when the cursor is unknown."""
         return await runtime.read(partial(runtime.sync.pull, who, body))
+
+    def _snapshot() -> tuple[SnapshotInfo, Path]:
+        found = snapshots.current()
+        if found is None:
+            raise ApiError(
+                404, "This server has no snapshot; pull the full history page by page.",
+                "no_snapshot",
+            )
+        return found
+
+    @app.get(
+        "/v1/sync/snapshot",
+        response_model=SnapshotInfo,
+        responses=_problems(401, 404, 413),
+        tags=["sync"],
+    )
+    async def snapshot_info(_who: Caller) -> SnapshotInfo:
+        """The prebuilt store a new client downloads for its first sync."""
+        return _snapshot()[0]
+
+    @app.get(
+        "/v1/sync/snapshot/file",
+        response_class=FileResponse,
+        responses={
+            200: {"description": "The snapshot: a SQLite file in the client's schema.",
+                  "content": {"application/vnd.sqlite3": {}}},
+            **_json_problems(401, 404, 413),
+        },
+        tags=["sync"],
+    )
+    async def snapshot_file(_who: Caller) -> FileResponse:
+        info, path = _snapshot()
+        return SnapshotFileResponse(
+            path, media_type="application/vnd.sqlite3",
+            headers={"X-Snapshot-Sha256": info.sha256,
+                     "X-Snapshot-Change-Seq": str(info.change_seq)},
+        )
 
     @app.get(
         "/v1/events",

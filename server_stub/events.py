@@ -1,9 +1,10 @@
 """Server-sent event fan-out: "pull now" pokes to every connected app.
 
-One process only: each open /v1/events stream subscribes here and push publishes. Pokes
-coalesce (a subscriber keeps only the highest cursor it has not sent yet), so a slow
-client can never make the server buffer an unbounded backlog. Several server processes
-will relay pokes through PostgreSQL LISTEN/NOTIFY into this same broker (docs/SCALING.md).
+Each open /v1/events stream subscribes here and push publishes. Pokes coalesce (a
+subscriber keeps only the highest cursor it has not sent yet), so a slow client can never
+make the server buffer an unbounded backlog. Several server processes on one PostgreSQL
+relay each other's changes into this broker through LISTEN/NOTIFY (server_stub.relay,
+docs/SCALING.md).
 
 Everything here runs on the event loop thread; nothing is thread-safe on purpose.
 """
@@ -45,6 +46,7 @@ class EventBroker:
     def __init__(self) -> None:
         self._subscribers: set[Subscriber] = set()
         self._closed = False
+        self._last_poke = 0
 
     @property
     def subscriber_count(self) -> int:
@@ -62,6 +64,12 @@ class EventBroker:
         self._subscribers.discard(subscriber)
 
     def publish_poke(self, cursor: int) -> None:
+        # The same change can be announced twice (the push that made it, and the
+        # PostgreSQL notification this process hears too): a cursor already announced
+        # tells nobody anything new.
+        if cursor <= self._last_poke:
+            return
+        self._last_poke = cursor
         for subscriber in self._subscribers:
             subscriber.poke(cursor)
 

@@ -2,11 +2,13 @@
 
 SQLite (a file) is the default; PostgreSQL works by URL through the same code, so nothing
 here may use dialect-only SQL. Dialect differences are confined to ``open_engine`` (SQLite
-connection pragmas, the in-memory pool) and the JSON column type.
+connection pragmas, the in-memory pool), the JSON column type, the schema lock
+(``_lock_schema``) and PostgreSQL's change notification (``_notify_changes``).
 
-The schema is created with ``metadata.create_all`` for now. Alembic migrations for the
-server arrive with its first schema change; ``create_schema`` then becomes "upgrade to
-head", and the tables below stay the baseline revision.
+The schema comes from Alembic migrations (server_stub/migrations, revision 0001 is the
+baseline: the tables below): ``create_schema`` runs "upgrade to head" under a lock, so
+several server processes may start at once. A change to the models needs a new revision
+(tests/server/test_migrations.py fails until the migrations match the models).
 
 Tables:
 - ``users``: who may log in; argon2 password hashes; lockout bookkeeping.
@@ -21,6 +23,7 @@ Tables:
 
 from __future__ import annotations
 
+import threading
 import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -32,19 +35,24 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     CheckConstraint,
+    Connection,
     Dialect,
     Engine,
     ForeignKey,
     Integer,
     String,
+    Table,
     Text,
     create_engine,
     event,
+    func,
+    insert,
+    inspect,
     select,
+    text,
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import DateTime, TypeDecorator
@@ -54,6 +62,22 @@ ROLES: tuple[Role, ...] = ("agent", "supervisor", "admin")
 MutationStatus = Literal["applied", "rejected"]
 
 _COUNTER_ID = 1
+
+# Alembic reads revision scripts from disk: this folder ships as package data (pyproject)
+# and as data files in the PyInstaller build (build.spec).
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+BASELINE_REVISION = "0001"
+# The tables of the baseline: a database that has them but no alembic_version was made by
+# metadata.create_all before the server had migrations, and is stamped, not recreated.
+BASELINE_TABLES = frozenset(
+    {"users", "tokens", "clients", "mutation_log", "rows", "change_counter"}
+)
+# pg_advisory_xact_lock key that serialises schema upgrades ("ADSCHEMA" in ASCII).
+SCHEMA_LOCK_KEY = 0x4144534348454D41
+# Alembic's ``context`` and ``op`` are module-level proxies: two upgrades running at once
+# in one process would run on each other's connections. The database lock covers other
+# processes; this covers threads of this one.
+_ALEMBIC_IN_PROCESS = threading.Lock()
 
 
 def new_id() -> str:
@@ -221,33 +245,104 @@ def open_engine(database: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-def create_schema(engine: Engine) -> None:
-    """Create missing tables and the change counter row (idempotent).
+class SchemaError(RuntimeError):
+    """The database's schema is not one this server can upgrade."""
 
-    Alembic replaces this once the server's schema first changes.
+
+def _lock_schema(connection: Connection) -> None:
+    """Begin the transaction that upgrades the schema, holding a lock no other server
+    process can take until it commits: on PostgreSQL a transaction-scoped advisory lock
+    (its DDL is transactional, so the next process sees the finished schema), on SQLite
+    the database's write lock (BEGIN IMMEDIATE waits out the busy timeout)."""
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK_KEY})
+    elif connection.dialect.name == "sqlite":
+        # pysqlite opens transactions itself only before DML, so the DDL below would run
+        # unprotected in autocommit mode without this.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_schema(engine: Engine) -> None:
+    """Upgrade the schema to the newest revision ("alembic upgrade head") and create the
+    change counter row. Idempotent, and safe when several server processes call it at once.
+
+    A database made by ``metadata.create_all`` before the server had migrations (the
+    baseline tables, no alembic_version) is stamped at the baseline, then upgraded.
     """
-    Base.metadata.create_all(engine)
-    with Session(engine) as session:
+    from alembic import command
+    from alembic.config import Config
+    from alembic.util import CommandError
+
+    with _ALEMBIC_IN_PROCESS, engine.connect() as connection:
+        _lock_schema(connection)
+        tables = set(inspect(connection).get_table_names())
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS_DIR))
+        config.attributes["connection"] = connection
+        if "alembic_version" not in tables and tables & BASELINE_TABLES:
+            missing = BASELINE_TABLES - tables
+            if missing:
+                raise SchemaError(
+                    "the server database has some of the sync server's tables but not "
+                    f"{', '.join(sorted(missing))}; it was not made by this server"
+                )
+            command.stamp(config, BASELINE_REVISION)
         try:
-            with session.begin():
-                if session.get(ChangeCounter, _COUNTER_ID) is None:
-                    session.add(ChangeCounter(id=_COUNTER_ID, value=0))
-        except IntegrityError:
-            pass  # another server process created it at the same moment
+            command.upgrade(config, "head")
+        except CommandError as exc:  # e.g. a revision from a newer server
+            raise SchemaError(
+                f"the server database's schema cannot be upgraded by this server: {exc}"
+            ) from exc
+        counter = connection.scalar(
+            select(ChangeCounter.id).where(ChangeCounter.id == _COUNTER_ID)
+        )
+        if counter is None:
+            connection.execute(insert(ChangeCounter).values(id=_COUNTER_ID, value=0))
+        connection.commit()
 
 
 def next_change_seq(session: Session) -> int:
     """Allocate the next change_seq inside the caller's (writing) transaction."""
-    session.execute(
-        update(ChangeCounter)
-        .where(ChangeCounter.id == _COUNTER_ID)
-        .values(value=ChangeCounter.value + 1)
-        .execution_options(synchronize_session=False)
-    )
-    value = session.scalar(select(ChangeCounter.value).where(ChangeCounter.id == _COUNTER_ID))
+    # Prebuilt Core statements on the session's connection: this runs once per applied
+    # mutation, and building ORM statements each time cost more than running them.
+    connection = session.connection()
+    if connection.dialect.update_returning:  # SQLite >= 3.35 and PostgreSQL: one statement
+        value = connection.execute(_BUMP_RETURNING).scalar()
+    else:
+        connection.execute(_BUMP_COUNTER)
+        value = connection.execute(_READ_COUNTER).scalar()
     if value is None:
         raise RuntimeError("the change counter row is missing; run create_schema first")
-    return value
+    session.info[_NOTIFY_SEQ] = int(value)  # announced when the transaction commits
+    return int(value)
+
+
+# Other server processes learn of new changes from PostgreSQL: the transaction that
+# allocated change_seq values sends NOTIFY CHANGES_CHANNEL, '<highest one>' as it commits,
+# so the notification goes out exactly when the rows become visible, once per transaction
+# (server_stub.relay listens). SQLite has no such channel, and needs none: one process.
+CHANGES_CHANNEL = "agent_desktop_changes"
+_NOTIFY_SEQ = "agent_desktop_notify_change_seq"
+
+
+@event.listens_for(Session, "before_commit")
+def _notify_changes(session: Session) -> None:
+    seq = session.info.pop(_NOTIFY_SEQ, None)
+    if seq is not None and session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_notify(CHANGES_CHANNEL, str(seq))))
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_changes(session: Session) -> None:
+    session.info.pop(_NOTIFY_SEQ, None)
+
+
+_COUNTER: Table = ChangeCounter.__table__  # type: ignore[assignment]
+_BUMP_COUNTER = (
+    update(_COUNTER).where(_COUNTER.c.id == _COUNTER_ID).values(value=_COUNTER.c.value + 1)
+)
+_READ_COUNTER = select(_COUNTER.c.value).where(_COUNTER.c.id == _COUNTER_ID)
+_BUMP_RETURNING = _BUMP_COUNTER.returning(_COUNTER.c.value)
 
 
 def current_change_seq(session: Session) -> int:

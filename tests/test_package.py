@@ -18,7 +18,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILT = ROOT / "dist" / "agent-desktop" / "agent-desktop"
-INPUTS = ("build.spec", "pyproject.toml", "agent_desktop", "resources")
+INPUTS = ("build.spec", "pyproject.toml", "agent_desktop", "server_stub", "resources")
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1200)]
 

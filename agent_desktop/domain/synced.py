@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 # The tables that sync, parents before children (a snapshot or a page is applied in this
-# order, so foreign keys hold). Reference data (catalog, knowledge articles, codes) ships
-# in resources/ on both sides and does not sync; sync bookkeeping and the audit chain stay
+# order, so foreign keys hold). Reference data (catalog, codes) ships in resources/ on
+# both sides and does not sync (knowledge articles ship there too, and sync: agents write
+# drafts and supervisors publish them); sync bookkeeping and the audit chain stay
 # per installation.
 SYNCED_TABLES: tuple[str, ...] = (
     "agents",
+    "knowledge_articles",
     "customers",
     "contact_points",
     "addresses",

@@ -423,7 +423,7 @@ def is_empty(store: Store) -> bool:
             return False
         return all(
             conn.exec_driver_sql(f'SELECT 1 FROM "{table}" LIMIT 1').first() is None
-            for table in SYNCED_TABLES
+            for table in SYNCED_TABLES if table not in _SHIPPED
         )
 
 
@@ -435,8 +435,11 @@ class SnapshotUnusable(Exception):
 # Reference data ships in resources/ and is loaded from there; a snapshot brings its own
 # copy, used only by a store that has none yet.
 _REFERENCE_TABLES = ("regions", "product_families", "products", "bundles",
-                     "bundle_components", "promotions", "knowledge_articles")
+                     "bundle_components", "promotions")
 _SNAPSHOT_TABLES = (*_REFERENCE_TABLES, *SYNCED_TABLES, "name_tokens")
+# Synced tables every desk also loads from resources/ (the same rows, by the same ids): a
+# desk holding only these is still new, and the snapshot's copy replaces them.
+_SHIPPED = frozenset({"knowledge_articles"})
 
 
 def load_snapshot(
@@ -496,8 +499,8 @@ def _copy_snapshot(cur: Any, change_seq: int,
             if cur.execute(f'SELECT 1 FROM main."{table}" LIMIT 1').fetchone() is not None:
                 if table in _REFERENCE_TABLES:
                     continue
-                if table == "name_tokens":
-                    cur.execute('DELETE FROM main."name_tokens"')
+                if table == "name_tokens" or table in _SHIPPED:
+                    cur.execute(f'DELETE FROM main."{table}"')
                 else:
                     raise SnapshotUnusable(f"this store already holds {table}")
             triggers = cur.execute(

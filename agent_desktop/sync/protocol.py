@@ -139,5 +139,8 @@ MUTATIONS: dict[str, str] = {
     "add_case_note": "case_events",
     "merge_cases": "cases",
     "link_article": "case_articles",
+    "vote_article": "knowledge_votes",
+    "draft_article": "knowledge_articles",
+    "publish_article": "knowledge_articles",  # supervisors and admins only
 }
 

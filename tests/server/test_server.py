@@ -1,10 +1,12 @@
-"""The sync server over real HTTP: uvicorn on 127.0.0.1 (a free port), a SQLite file.
+"""The sync server over real HTTP: uvicorn on 127.0.0.1 (a free port), on each of its
+databases: a SQLite file and a real PostgreSQL (``server_db``, tests/server/conftest.py).
 
 No Qt, no sleeps: time-dependent rules (lockout, token expiry) use an injected clock.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import socket
 import time
@@ -18,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import func, select
+from sqlalchemy import MetaData, func, select
 from sqlalchemy.orm import Session
 
 from server_stub.__main__ import DEMO_PASSWORD, prepare
@@ -49,7 +51,11 @@ class Env:
     server: EmbeddedServer
     http: httpx.Client
     clock: Clock
-    db: Path
+    db: str  # a SQLite file path or a PostgreSQL URL
+
+    @property
+    def sqlite(self) -> bool:
+        return "://" not in self.db
 
     def login(self, username: str = "agent", client_id: str | None = None) -> Session_:
         cid = client_id or uuid.uuid4().hex
@@ -61,10 +67,21 @@ class Env:
         return Session_(self, cid, r.json())
 
     def count(self, model: Any) -> int:
-        engine = open_engine(str(self.db))
+        engine = open_engine(self.db)
         try:
             with Session(engine) as s:
                 return int(s.scalar(select(func.count()).select_from(model)) or 0)
+        finally:
+            engine.dispose()
+
+    def dump(self) -> str:
+        """Every row of every table, as text."""
+        engine = open_engine(self.db)
+        try:
+            meta = MetaData()
+            meta.reflect(engine)
+            with engine.connect() as conn:
+                return repr([conn.execute(t.select()).all() for t in meta.sorted_tables])
         finally:
             engine.dispose()
 
@@ -106,11 +123,11 @@ def assert_problem(r: httpx.Response, status: int) -> dict[str, Any]:
 
 
 @pytest.fixture
-def env(tmp_path: Path) -> Iterator[Env]:
-    db = tmp_path / "server.sqlite3"
+def env(server_db: str) -> Iterator[Env]:
+    db = server_db
     clock = Clock()
-    app = create_app(str(db), clock=clock, password_hasher=FAST_HASHER, token_ttl_minutes=60)
-    engine = open_engine(str(db))
+    app = create_app(db, clock=clock, password_hasher=FAST_HASHER, token_ttl_minutes=60)
+    engine = open_engine(db)
     with Session(engine) as s, s.begin():
         seed_users(s, [("agent", "Dana Reyes", "agent", PASSWORD),
                        ("supervisor", "Sam Okafor", "supervisor", PASSWORD)],
@@ -152,9 +169,13 @@ def test_login_ok_and_token_is_stored_hashed(env: Env) -> None:
     assert len(s.login["agent_id"]) == 32
     token = s.login["token"]
     assert len(token) >= 40
-    raw = env.db.read_bytes() + (env.db.with_name(env.db.name + "-wal").read_bytes()
-                                 if env.db.with_name(env.db.name + "-wal").exists() else b"")
-    assert token.encode() not in raw  # only its SHA-256 is kept
+    assert token not in env.dump()  # only its SHA-256 is kept
+    assert hashlib.sha256(token.encode()).hexdigest() in env.dump()
+    if env.sqlite:  # and not in the file's bytes either (WAL included)
+        db = Path(env.db)
+        wal = db.with_name(db.name + "-wal")
+        raw = db.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+        assert token.encode() not in raw
 
 
 def test_wrong_password_and_unknown_user_get_the_same_answer(env: Env) -> None:
@@ -217,9 +238,11 @@ def test_push_applies_a_note_once(env: Env) -> None:
     r = s.push(m)
     assert r.status_code == 200, r.text
     assert r.json() == {"last_mutation_id": 1,
-                        "results": [{"mutation_id": 1, "status": "applied", "reason": ""}]}
+                        "results": [{"mutation_id": 1, "status": "applied", "reason": "",
+                                     "code": ""}]}
     again = s.push(m).json()
-    assert again["results"] == [{"mutation_id": 1, "status": "duplicate", "reason": ""}]
+    assert again["results"] == [{"mutation_id": 1, "status": "duplicate", "reason": "",
+                                  "code": ""}]
     assert again["last_mutation_id"] == 1
     assert env.count(SyncedRow) == 1
     row = s.pull()["changes"][0]
@@ -247,7 +270,7 @@ def test_a_rejected_mutation_advances_and_says_why(env: Env) -> None:
     assert empty["status"] == "rejected" and "empty" in empty["reason"]
     assert ok["status"] == "applied"
     assert unknown == {"mutation_id": 3, "status": "rejected",
-                       "reason": "unknown mutation launch_rocket"}
+                       "reason": "unknown mutation launch_rocket", "code": "unknown_mutation"}
     assert env.count(SyncedRow) == 1
     assert env.count(MutationLog) == 3
 
@@ -280,7 +303,7 @@ def test_mutation_id_reused_with_different_content_is_rejected(env: Env) -> None
     changed = {**first, "args": {**first["args"], "body": "Something else."}}
     r = s.push(changed).json()["results"][0]
     assert r == {"mutation_id": 1, "status": "rejected",
-                 "reason": "mutation id reused with different content"}
+                 "reason": "mutation id reused with different content", "code": "reused_id"}
     other_uuid = {**first, "id": uuid.uuid4().hex}
     assert s.push(other_uuid).json()["results"][0]["status"] == "rejected"
     assert env.count(SyncedRow) == 1
@@ -387,7 +410,7 @@ def test_two_clients_push_and_both_pull_everything(env: Env) -> None:
         assert full["cursor"] == 2
         again = s.pull(full["cursor"])
         assert again == {"cursor": 2, "last_mutation_id": 1, "changes": [], "reset": False,
-                         "more": False}
+                         "more": False, "latest": 2}
     assert agent.pull(99)["reset"] is True  # a cursor from another server: start over
     assert agent.pull(-1)["reset"] is True
     assert len(agent.pull(1)["changes"]) == 1
@@ -411,7 +434,7 @@ def test_pull_pages_until_done(env: Env) -> None:
 def test_new_client_on_empty_server_gets_an_empty_snapshot(env: Env) -> None:
     s = env.login()
     assert s.pull(None) == {"cursor": 0, "last_mutation_id": 0, "changes": [], "reset": True,
-                            "more": False}
+                            "more": False, "latest": 0}
 
 
 # --- roles ---------------------------------------------------------------------------------
@@ -427,7 +450,7 @@ def test_forbidden_mutation_needs_a_supervisor(
     agent, supervisor = env.login("agent"), env.login("supervisor")
     r = agent.push(note(1)).json()
     assert r["results"] == [{"mutation_id": 1, "status": "rejected",
-                             "reason": "needs a supervisor"}]
+                             "reason": "needs a supervisor", "code": "forbidden"}]
     assert r["last_mutation_id"] == 1
     assert supervisor.push(note(1)).json()["results"][0]["status"] == "applied"
 
@@ -461,11 +484,11 @@ def test_events_poke_after_a_push(env: Env) -> None:
         assert _read_event(lines) == ["event: poke", 'data: {"cursor": 2}']
 
 
-def test_events_send_heartbeats(tmp_path: Path) -> None:
+def test_events_send_heartbeats(server_db: str) -> None:
     clock = Clock()
-    app = create_app(str(tmp_path / "s.sqlite3"), clock=clock, password_hasher=FAST_HASHER,
+    app = create_app(server_db, clock=clock, password_hasher=FAST_HASHER,
                      heartbeat_seconds=0.05)
-    engine = open_engine(str(tmp_path / "s.sqlite3"))
+    engine = open_engine(server_db)
     with Session(engine) as s, s.begin():
         seed_users(s, [("agent", "Dana Reyes", "agent", PASSWORD)], hasher=FAST_HASHER)
     engine.dispose()
@@ -535,11 +558,12 @@ def test_an_embedded_server_that_cannot_bind_says_so(tmp_path: Path) -> None:
         assert not server.running
 
 
-def test_prepare_seeds_the_demo_users_once(tmp_path: Path) -> None:
-    db = tmp_path / "new" / "server.sqlite3"
-    assert prepare(str(db), seed_demo_users=True) == ["agent", "supervisor"]
-    assert prepare(str(db), seed_demo_users=True) == []
-    engine = open_engine(str(db))
+def test_prepare_seeds_the_demo_users_once(server_db: str, tmp_path: Path) -> None:
+    # SQLite: in a folder that does not exist yet (a fresh machine's data folder).
+    db = server_db if "://" in server_db else str(tmp_path / "new" / "server.sqlite3")
+    assert prepare(db, seed_demo_users=True) == ["agent", "supervisor"]
+    assert prepare(db, seed_demo_users=True) == []
+    engine = open_engine(db)
     with Session(engine) as s:
         users = {u.username: u for u in s.scalars(select(User))}
     engine.dispose()

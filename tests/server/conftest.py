@@ -1,0 +1,54 @@
+"""The server's tests run on both of its databases: a SQLite file and a real PostgreSQL.
+
+One throwaway PostgreSQL cluster per test session (tests/pg.py), started on first use and
+stopped at the end; every test gets an empty database of its own (databases are emptied,
+connections cut and tables dropped, and reused). Without PostgreSQL installed the
+postgresql variants are skipped, except under CI (the CI variable set), where they fail:
+CI must really test PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pg import PostgresCluster
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster | None]:
+    """The session's PostgreSQL cluster, or None when PostgreSQL is not installed."""
+    cluster = PostgresCluster.find_and_start()
+    try:
+        yield cluster
+    finally:
+        if cluster is not None:
+            cluster.stop()
+
+
+@pytest.fixture
+def postgres_url(postgres_cluster: PostgresCluster | None) -> Iterator[str]:
+    """An empty PostgreSQL database for this test (emptied again afterwards: every
+    connection cut, every table dropped)."""
+    if postgres_cluster is None:
+        why = "PostgreSQL is not installed (apt-get install postgresql)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{why}; CI must run the PostgreSQL tests")
+        pytest.skip(why)
+    name, url = postgres_cluster.take_database()
+    try:
+        yield url
+    finally:
+        postgres_cluster.return_database(name)
+
+
+@pytest.fixture(params=BACKENDS)
+def server_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The server's database for this test: a SQLite file path, or a PostgreSQL URL."""
+    if request.param == "sqlite":
+        return str(tmp_path / "server.sqlite3")
+    return str(request.getfixturevalue("postgres_url"))
