@@ -7,6 +7,7 @@ change the server refused (it goes to the "needs attention" list).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -95,6 +96,10 @@ class SyncService:
         self.tokens.save(self.server_url, self.username, answer.token)
 
     def logout(self) -> None:
+        """End the session on the server too (best effort: offline, the token is still
+        forgotten here and expires there), then forget it."""
+        with contextlib.suppress(SyncError):
+            self.client.logout()
         self.client.token = None
         self.tokens.delete(self.server_url, self.username)
 

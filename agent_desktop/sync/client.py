@@ -80,6 +80,17 @@ class SyncClient:
         self.token = answer.token
         return answer
 
+    def logout(self) -> None:
+        """Revoke this session's token on the server."""
+        if self.token is None:
+            return
+        try:
+            response = self._http.post("/v1/auth/logout", headers=self._headers())
+        except httpx.HTTPError as exc:
+            raise Offline(f"The sync server cannot be reached ({type(exc).__name__}).") from exc
+        if response.status_code != 401:  # already gone is fine
+            self._check(response)
+
     def push(self, mutations: list[Mutation]) -> PushResponse:
         return self._post("/v1/sync/push", PushRequest(
             protocol_version=PROTOCOL_VERSION, client_id=self.client_id,

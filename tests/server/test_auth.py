@@ -36,7 +36,9 @@ from agent_desktop.platform.settings import Settings
 from agent_desktop.services.context import agent_by_username
 from agent_desktop.services.customer360 import add_note
 from agent_desktop.services.sync import SyncService
+from agent_desktop.storage import sync_store
 from agent_desktop.storage.store import open_store
+from agent_desktop.sync.client import AuthRequired, SyncClient
 from server_stub.app import create_app
 from server_stub.embedded import EmbeddedServer
 from server_stub.mutations import MAX_LIMIT_CENTS
@@ -534,6 +536,12 @@ def test_the_token_is_never_written_to_a_file_the_store_or_a_log(
                 again.logout()
                 again.close()
                 assert memory_keyring.secrets == {}
+                # ... and the server ended the session: the old token is refused.
+                stale = SyncClient(server.url, sync_store.client_id(store))
+                stale.token = token
+                with pytest.raises(AuthRequired):
+                    stale.pull(None)
+                stale.close()
             finally:
                 store.close()
     finally:
@@ -560,5 +568,7 @@ def test_the_token_is_never_written_to_a_file_the_store_or_a_log(
             hashes = list(s.scalars(select(Token.token_hash)))
     finally:
         engine.dispose()
-    assert hashlib.sha256(token.encode()).hexdigest() in hashes
+    # Only SHA-256 digests are kept, and logging out removed this session's.
+    assert all(len(h) == 64 and int(h, 16) >= 0 for h in hashes)
+    assert hashlib.sha256(token.encode()).hexdigest() not in hashes
     assert token not in hashes
