@@ -150,11 +150,13 @@ class PostgresCluster:
         """Stop the server (fast: open connections are cut) and remove the temp dir."""
         if self.running:
             self.running = False
-            with contextlib.suppress(PostgresClusterError, subprocess.TimeoutExpired):
-                self._run([
-                    str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w",
-                    "stop",
-                ])
+            for mode in ("fast", "immediate"):  # immediate only if fast did not stop it
+                with contextlib.suppress(PostgresClusterError, subprocess.TimeoutExpired):
+                    self._run([
+                        str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w",
+                        "stop",
+                    ])
+                    break
         shutil.rmtree(self.base, ignore_errors=True)
 
     def url(self, database: str, driver: str = "postgresql+psycopg") -> str:

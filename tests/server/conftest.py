@@ -9,6 +9,7 @@ CI must really test PostgreSQL.
 
 from __future__ import annotations
 
+import atexit
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,11 +24,16 @@ BACKENDS = ("sqlite", "postgresql")
 def postgres_cluster() -> Iterator[PostgresCluster | None]:
     """The session's PostgreSQL cluster, or None when PostgreSQL is not installed."""
     cluster = PostgresCluster.find_and_start()
+    if cluster is not None:
+        # pg_ctl detaches the server from us: should the session end without running
+        # fixture teardown (an interrupted run), stop it on the way out anyway.
+        atexit.register(cluster.stop)
     try:
         yield cluster
     finally:
         if cluster is not None:
             cluster.stop()
+            atexit.unregister(cluster.stop)
 
 
 @pytest.fixture
