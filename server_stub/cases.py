@@ -226,11 +226,7 @@ def apply_assign_case(session: Session, actor: Actor, args: dict[str, Any],
 def apply_add_case_note(session: Session, actor: Actor, args: dict[str, Any],
                         now: datetime) -> int | None:
     row = _case(session, args)
-    body = args.get("body")
-    if not isinstance(body, str) or not body.strip():
-        raise MutationRejected("The note is empty.")
-    if len(body) > rules.MAX_CASE_TEXT:
-        raise MutationRejected(f"The note is longer than {rules.MAX_CASE_TEXT:,} characters.")
+    body = _rules(rules.check_case_text, args.get("body"))
     seconds = args.get("seconds_spent", 0)
     if not isinstance(seconds, int) or isinstance(seconds, bool) or \
             not 0 <= seconds <= 24 * 3600:
@@ -239,7 +235,7 @@ def apply_add_case_note(session: Session, actor: Actor, args: dict[str, Any],
     if visibility not in ("internal", "customer"):
         raise MutationRejected("A case note is internal or a message to the customer.")
     return _event(session, args, actor, row.id, _at(args, now), "comment", now,
-                  body=body.strip(), visibility=str(visibility), seconds_spent=seconds)
+                  body=body, visibility=str(visibility), seconds_spent=seconds)
 
 
 def apply_merge_cases(session: Session, actor: Actor, args: dict[str, Any],

@@ -17,6 +17,7 @@ sync with the same words the desk would have shown (shared/DOMAIN.md, cases).
 from __future__ import annotations
 
 import base64
+import threading
 import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from agent_desktop.domain.errors import UserFacingError
+from agent_desktop.domain.notes import storable
 
 
 class CaseType(StrEnum):
@@ -150,11 +152,73 @@ DEFAULT_CALENDAR = BusinessCalendar(holidays=US_HOLIDAYS)
 _MAX_DAYS = 3660  # no calendar is closed for ten years; guards a misconfigured one
 
 
+class _OpenSeconds:
+    """A calendar's open window per day and the open seconds before each day, from an
+    origin on, grown on demand: business time over months (a case long overdue, in a list
+    of thousands) costs two look-ups instead of a walk over every day."""
+
+    def __init__(self, calendar: BusinessCalendar, origin: date) -> None:
+        self.calendar = calendar
+        self.origin = origin
+        self._windows: list[tuple[datetime, datetime] | None] = []
+        self._before: list[int] = [0]  # open seconds of the days before origin + i
+        self._lock = threading.Lock()
+
+    def _grow(self, index: int) -> None:
+        with self._lock:
+            while len(self._windows) <= index:
+                window = self.calendar.day_window(
+                    self.origin + timedelta(days=len(self._windows)))
+                self._windows.append(window)
+                length = int((window[1] - window[0]).total_seconds()) if window else 0
+                self._before.append(self._before[-1] + length)
+
+    def seconds(self, start: datetime, first: date, end: datetime, last: date) -> int:
+        """Business seconds from ``start`` (on local day ``first``) to ``end`` (on a
+        later local day ``last``)."""
+        i, j = (first - self.origin).days, (last - self.origin).days
+        self._grow(j)
+        total = timedelta(seconds=self._before[j] - self._before[i + 1])
+        head, tail = self._windows[i], self._windows[j]
+        if head is not None and head[1] > start:
+            total += head[1] - max(head[0], start)
+        if tail is not None and end > tail[0]:
+            total += min(tail[1], end) - tail[0]
+        return int(total.total_seconds())
+
+
+_TABLES: dict[int, _OpenSeconds] = {}
+_TABLES_LOCK = threading.Lock()
+_LONG_SPAN_DAYS = 14  # shorter spans walk the days (as cheap, and the reference)
+
+
+def _table(calendar: BusinessCalendar, first: date) -> _OpenSeconds | None:
+    with _TABLES_LOCK:
+        table = _TABLES.get(id(calendar))
+        if table is None or table.calendar is not calendar:
+            if len(_TABLES) > 16:
+                _TABLES.clear()
+            table = _OpenSeconds(calendar, first - timedelta(days=800))
+            _TABLES[id(calendar)] = table
+    return table if first >= table.origin else None
+
+
 def business_seconds(start: datetime, end: datetime,
                      calendar: BusinessCalendar = DEFAULT_CALENDAR) -> int:
     """Business seconds between two aware datetimes (0 if end <= start)."""
     if end <= start:
         return 0
+    zone = ZoneInfo(calendar.zone)
+    first, last = start.astimezone(zone).date(), end.astimezone(zone).date()
+    if (last - first).days > _LONG_SPAN_DAYS:
+        table = _table(calendar, first)
+        if table is not None:
+            return table.seconds(start, first, end, last)
+    return _walk_business_seconds(start, end, calendar)
+
+
+def _walk_business_seconds(start: datetime, end: datetime,
+                           calendar: BusinessCalendar) -> int:
     total = 0.0
     for n, day in enumerate(calendar._days(start)):
         if n > _MAX_DAYS:
@@ -433,10 +497,28 @@ def check_new_case(case_type: str, priority: str, subject: object,
         raise UserFacingError(f"The subject is {len(text)} characters; keep it under "
                               f"{MAX_SUBJECT} (the details go in the description).")
     body = description if isinstance(description, str) else ""
+    if not storable(text) or not storable(body):
+        raise UserFacingError(_HIDDEN)
     if len(body) > MAX_CASE_TEXT:
         raise UserFacingError(f"The description is {len(body):,} characters; the most is "
                               f"{MAX_CASE_TEXT:,}.")
     return text, body.strip()
+
+
+_HIDDEN = ("The text has a hidden character that cannot be saved (it usually comes with "
+           "pasted text). Retype that part, or paste it again as plain text.")
+
+
+def check_case_text(body: object) -> str:
+    """A case note or a message to the customer, cleaned, or UserFacingError."""
+    if not isinstance(body, str) or not body.strip():
+        raise UserFacingError("Type the note first.")
+    if not storable(body):
+        raise UserFacingError(_HIDDEN)
+    if len(body) > MAX_CASE_TEXT:
+        raise UserFacingError(f"The note is {len(body):,} characters; the most is "
+                              f"{MAX_CASE_TEXT:,}.")
+    return body.strip()
 
 
 def check_assignment(case: CaseFacts, agent_skills: Iterable[str] | None) -> None:

@@ -13,6 +13,7 @@ timelines of the cases merged into it.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from agent_desktop.domain import cases as rules
 from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.storage.models import Agent, Case, CaseArticle, CaseEvent, Customer
+from agent_desktop.storage.store import Store
 
 
 def _at(args: dict[str, Any]) -> datetime:
@@ -142,19 +144,14 @@ def apply_assign_case(session: Session, args: dict[str, Any]) -> None:
 
 def apply_add_case_note(session: Session, args: dict[str, Any]) -> None:
     case = _case(session, args.get("case_id"))
-    body = args.get("body")
-    if not isinstance(body, str) or not body.strip():
-        raise UserFacingError("Type the note first.")
-    if len(body) > rules.MAX_CASE_TEXT:
-        raise UserFacingError(f"The note is {len(body):,} characters; the most is "
-                              f"{rules.MAX_CASE_TEXT:,}.")
+    body = rules.check_case_text(args.get("body"))
     seconds = args.get("seconds_spent", 0)
     if not isinstance(seconds, int) or not 0 <= seconds <= 24 * 3600:
         raise UserFacingError("Time spent must be between 0 and 24 hours.")
     visibility = args.get("visibility", "internal")
     if visibility not in ("internal", "customer"):
         raise UserFacingError("A case note is internal or a message to the customer.")
-    _event(session, args, case.id, "comment", body=body.strip(), visibility=visibility,
+    _event(session, args, case.id, "comment", body=body, visibility=visibility,
            seconds_spent=seconds)
 
 
@@ -364,3 +361,178 @@ def agent_skills(session: Session, agent_id: str | None) -> list[str]:
         return []
     skills = session.scalar(select(Agent.skills).where(Agent.id == agent_id))
     return [str(s) for s in skills or []]
+
+
+# --- the case list at scale -----------------------------------------------------------------
+#
+# A saved view can hold tens of thousands of cases. The list reads only the ordered ids of
+# the view, then the rows of the screenful the agent looks at (``CaseListQueries.rows``);
+# the text filter runs in memory over one line of searchable text per working case.
+
+WORKING = ("c.status IN ('new','open','pending_customer','pending_internal')"
+           " AND c.merged_into_id IS NULL")
+# Most urgent first. Without "due_at IS NULL" in front (list_cases has it) so that an
+# index on (due_at, opened_at) over the working cases can give the order without a sort;
+# a working case always has a due time.
+_URGENT_FIRST = "ORDER BY c.due_at, c.opened_at"
+
+
+def _naive(at: datetime) -> str:
+    """A moment as the store writes it (naive UTC), for comparisons in SQL."""
+    return at.astimezone(UTC).replace(tzinfo=None).isoformat(" ")
+
+
+def _view_filter(view: str, agent_id: str | None, queues: list[str], now: datetime,
+                 day_end: datetime) -> tuple[str, list[Any]]:
+    if view == "mine":
+        return " AND c.assigned_agent_id = ?", [agent_id]
+    if view == "my_queue":
+        return f" AND c.queue IN ({', '.join('?' for _ in queues) or 'NULL'})", list(queues)
+    if view == "due_today":
+        return " AND c.due_at <= ? AND c.status <> 'pending_customer'", [_naive(day_end)]
+    if view == "breached":
+        return " AND c.due_at < ? AND c.status <> 'pending_customer'", [_naive(now)]
+    if view == "unassigned":
+        return " AND c.assigned_agent_id IS NULL", []
+    if view == "all_open":
+        return "", []
+    raise ValueError(f"unknown case view {view!r}")
+
+
+def _list_row(r: Any, now: datetime) -> CaseListRow:
+    return CaseListRow(str(r[0]), r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9],
+                       r[10], _ts(r[11]) or now, _ts(r[12]), _ts(r[13]), int(r[14] or 0),
+                       _ts(r[15]) or now)
+
+
+class CaseListQueries:
+    """The case list's reads on one pooled driver connection in autocommit, like the
+    customer lookup (storage.lookup): each SELECT is its own short read. Open it on the
+    thread that uses it."""
+
+    def __init__(self, store: Store) -> None:
+        self._pooled = store.engine.raw_connection()
+        self._cursor = self._pooled.cursor()
+
+    def close(self) -> None:
+        self._cursor.close()
+        self._pooled.close()
+
+    def view_ids(self, view: str, agent_id: str | None, queues: list[str], now: datetime,
+                 day_end: datetime) -> list[str]:
+        """The ids of a saved view's cases, most urgent first."""
+        extra, params = _view_filter(view, agent_id, queues, now, day_end)
+        sql = f"SELECT c.id FROM cases c WHERE {WORKING}{extra} {_URGENT_FIRST}"
+        return [r[0] for r in self._cursor.execute(sql, params).fetchall()]
+
+    def search_text(self) -> dict[str, str]:
+        """Every working case's number, subject and customer name, lowercased: what the
+        filter box matches."""
+        # Ordered only so that the planner reads the working cases' index (when the store
+        # has one) rather than every case with a working status's row.
+        sql = ("SELECT c.id, lower(c.case_number || ' ' || c.subject || ' '"
+               " || COALESCE(u.display_name, '')) FROM cases c"
+               f" LEFT JOIN customers u ON u.id = c.customer_id WHERE {WORKING}"
+               f" {_URGENT_FIRST}")
+        return dict(self._cursor.execute(sql).fetchall())
+
+    def counts(self, agent_id: str | None, queues: list[str], now: datetime,
+               day_end: datetime) -> dict[str, int]:
+        """How many cases each saved view holds, in one pass over the working cases."""
+        sums = []
+        params: list[Any] = []
+        for view in VIEWS:
+            extra, more = _view_filter(view, agent_id, queues, now, day_end)
+            sums.append(f"COALESCE(SUM(CASE WHEN 1{extra} THEN 1 END), 0)")
+            params.extend(more)
+        # The inner query is ordered for the same reason as search_text's.
+        row = self._cursor.execute(
+            f"SELECT {', '.join(sums)} FROM (SELECT c.due_at, c.status, c.queue,"
+            f" c.assigned_agent_id FROM cases c WHERE {WORKING} {_URGENT_FIRST}) c",
+            params).fetchone()
+        return {view: int(n) for view, n in zip(VIEWS, row, strict=True)}
+
+    def rows(self, ids: list[str], now: datetime) -> list[CaseListRow]:
+        """The list rows of ``ids``, in that order (ids no longer in the store are left
+        out)."""
+        found: dict[str, CaseListRow] = {}
+        for start in range(0, len(ids), 500):
+            chunk = ids[start:start + 500]
+            marks = ", ".join("?" for _ in chunk)
+            for r in self._cursor.execute(f"{_LIST} WHERE c.id IN ({marks})", chunk):
+                found[str(r[0])] = _list_row(r, now)
+        return [found[i] for i in ids if i in found]
+
+
+# --- what the case detail and its actions need --------------------------------------------------
+
+def link_descriptions(conn: Connection, invoice_id: str | None, order_id: str | None,
+                      payment_id: str | None) -> dict[str, tuple[str, int, str]]:
+    """{"invoice" | "order" | "payment": (number, amount in cents, when)} of a case's
+    linked records that are in the store."""
+    out: dict[str, tuple[str, int, str]] = {}
+    if invoice_id:
+        r = conn.exec_driver_sql(
+            "SELECT invoice_number, total_cents, issued_on FROM invoices WHERE id = ?",
+            (invoice_id,)).first()
+        if r is not None:
+            out["invoice"] = (str(r[0]), int(r[1]), str(r[2]))
+    if order_id:
+        r = conn.exec_driver_sql(
+            "SELECT order_number, one_time_total_cents, COALESCE(placed_at, updated_at), status"
+            " FROM orders WHERE id = ?", (order_id,)).first()
+        if r is not None:
+            out["order"] = (f"{r[0]} ({r[3]})", int(r[1]), str(r[2])[:10])
+    if payment_id:
+        r = conn.exec_driver_sql(
+            "SELECT confirmation_number, amount_cents, received_at FROM payments WHERE id = ?",
+            (payment_id,)).first()
+        if r is not None:
+            out["payment"] = (str(r[0]), int(r[1]), str(r[2])[:10])
+    return out
+
+
+def agent_names(conn: Connection) -> dict[str, str]:
+    return {str(r[0]): str(r[1]) for r in conn.exec_driver_sql(
+        "SELECT id, display_name FROM agents")}
+
+
+@dataclass(frozen=True, slots=True)
+class AgentChoice:
+    id: str
+    display_name: str
+    team: str
+    open_cases: int  # working cases assigned to them now
+
+
+def agents_with_skill(conn: Connection, skill: str) -> list[AgentChoice]:
+    """Active agents and supervisors who may take a case needing ``skill`` ("" = anyone),
+    with how many working cases each already holds."""
+    load: dict[str, int] = dict(conn.exec_driver_sql(
+        f"SELECT c.assigned_agent_id, COUNT(*) FROM cases c WHERE {WORKING}"
+        " AND c.assigned_agent_id IS NOT NULL GROUP BY c.assigned_agent_id").fetchall())
+    out = []
+    for r in conn.exec_driver_sql(
+            "SELECT id, display_name, team, skills FROM agents WHERE active = 1"
+            " AND role IN ('agent', 'supervisor') ORDER BY display_name"):
+        skills = r[3] if isinstance(r[3], list) else json.loads(r[3] or "[]")
+        if rules.can_take(skills, skill):
+            out.append(AgentChoice(str(r[0]), str(r[1]), str(r[2] or ""),
+                                   int(load.get(r[0], 0))))
+    return out
+
+
+def merge_targets(conn: Connection, case_id: str, now: datetime) -> list[CaseListRow]:
+    """The same customer's other cases still being worked: where a duplicate can go."""
+    return [_list_row(r, now) for r in conn.exec_driver_sql(
+        f"{_LIST} WHERE {WORKING} AND c.id <> ? AND c.customer_id ="
+        " (SELECT customer_id FROM cases WHERE id = ?) ORDER BY c.opened_at DESC",
+        (case_id, case_id))]
+
+
+def article_by_code(conn: Connection, code: str) -> tuple[str, str, str] | None:
+    """(id, code, title) of the knowledge article with ``code`` (any case), or None."""
+    r = conn.exec_driver_sql(
+        "SELECT id, code, title FROM knowledge_articles WHERE upper(code) = upper(?)",
+        (code.strip(),)).first()
+    return None if r is None else (str(r[0]), str(r[1]), str(r[2]))
