@@ -27,7 +27,13 @@ from agent_desktop.storage.models import (
     new_id,
 )
 from agent_desktop.storage.reference import load_reference_data, resources_dir
-from agent_desktop.storage.store import Store
+from agent_desktop.storage.store import (
+    KNOWN_REVISIONS,
+    Store,
+    StoreError,
+    current_revision,
+    open_store,
+)
 
 log = logging.getLogger(__name__)
 
@@ -539,6 +545,19 @@ def adopt_snapshot(store_path: Path, snapshot: Path, change_seq: int, client_id:
     The snapshot keeps this installation's client id and starts its cursor at the
     snapshot's change_seq; the old (empty) store and its WAL files are replaced.
     """
+    try:
+        revision = current_revision(snapshot)
+    except StoreError as exc:
+        raise SnapshotUnusable(f"the snapshot file cannot be read ({exc})") from exc
+    if revision in KNOWN_REVISIONS and revision != expected_revision:
+        # A snapshot made before this version's schema: upgrade it like any older store
+        # (the server keeps serving it until it makes a new one).
+        try:
+            open_store(snapshot).close()
+        except StoreError as exc:
+            raise SnapshotUnusable(f"the snapshot could not be upgraded ({exc})") from exc
+        for suffix in ("-wal", "-shm"):
+            Path(f"{snapshot}{suffix}").unlink(missing_ok=True)
     conn = sqlite3.connect(snapshot)
     try:
         found = conn.execute("SELECT version_num FROM alembic_version").fetchone()

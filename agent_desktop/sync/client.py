@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import http.client
 import queue
 import threading
+import urllib.parse
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -127,31 +129,32 @@ class SyncClient:
         """Stream the snapshot to ``dest`` and check its size and SHA-256; a short or
         damaged download raises Offline and leaves no file behind.
 
-        Receiving, and writing plus hashing, run on two threads (hashlib and file writes
-        release the GIL): gigabytes arrive about twice as fast as in one loop.
+        Gigabytes: read with the standard library's http.client straight into 4 MB
+        buffers (about twice httpx's rate here), while a second thread writes and hashes
+        them (hashlib and file writes release the GIL).
         """
-        chunks: queue.Queue[bytes | None] = queue.Queue(maxsize=16)
+        chunks: queue.Queue[memoryview | None] = queue.Queue(maxsize=8)
         writer = _Writer(dest, chunks)
         writer.start()
         received = 0
+        conn, response = self._get_file("/v1/sync/snapshot/file")
         try:
-            with self._http.stream("GET", "/v1/sync/snapshot/file", headers=self._headers(),
-                                   timeout=httpx.Timeout(60.0, connect=10.0)) as response:
-                if response.status_code >= 400:
-                    response.read()
-                    self._check(response)
-                for chunk in response.iter_raw(1 << 20):
-                    if writer.error is not None:
-                        raise writer.error
-                    chunks.put(chunk)
-                    received += len(chunk)
-                    if progress is not None:
-                        progress(received, info.size)
+            while True:
+                if writer.error is not None:
+                    raise writer.error
+                buffer = bytearray(_CHUNK)
+                n = response.readinto(buffer)
+                if not n:
+                    break
+                chunks.put(memoryview(buffer)[:n])
+                received += n
+                if progress is not None:
+                    progress(received, info.size)
             chunks.put(None)
             writer.join()
             if writer.error is not None:
                 raise writer.error
-        except httpx.HTTPError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             writer.abandon()
             dest.unlink(missing_ok=True)
             raise Offline(f"The snapshot download was interrupted ({type(exc).__name__}).") \
@@ -160,10 +163,31 @@ class SyncClient:
             writer.abandon()
             dest.unlink(missing_ok=True)
             raise
+        finally:
+            conn.close()
         if received != info.size or writer.digest.hexdigest() != info.sha256:
             dest.unlink(missing_ok=True)
             raise Offline("The snapshot arrived damaged (its checksum does not match); "
                           "it will be downloaded again.")
+
+    def _get_file(self, path: str) -> tuple[http.client.HTTPConnection,
+                                            http.client.HTTPResponse]:
+        url = urllib.parse.urlsplit(self.base_url)
+        kind = http.client.HTTPSConnection if url.scheme == "https" else \
+            http.client.HTTPConnection
+        conn = kind(url.hostname or "127.0.0.1", url.port, timeout=60)
+        try:
+            conn.request("GET", url.path.rstrip("/") + path, headers=self._headers())
+            response = conn.getresponse()
+        except (OSError, http.client.HTTPException) as exc:
+            conn.close()
+            raise Offline(f"The sync server cannot be reached ({type(exc).__name__}).") \
+                from exc
+        if response.status >= 400:
+            body = response.read()
+            conn.close()
+            self._check(httpx.Response(response.status, content=body))
+        return conn, response
 
     def pull(self, cursor: int | None, limit: int = 5000) -> PullResponse:
         return self._post("/v1/sync/pull", PullRequest(
@@ -171,10 +195,13 @@ class SyncClient:
             limit=limit), PullResponse)
 
 
+_CHUNK = 4 << 20
+
+
 class _Writer(threading.Thread):
     """Writes and hashes downloaded chunks in order; ``None`` ends the file."""
 
-    def __init__(self, dest: Path, chunks: queue.Queue[bytes | None]) -> None:
+    def __init__(self, dest: Path, chunks: queue.Queue[memoryview | None]) -> None:
         super().__init__(name="snapshot-writer", daemon=True)
         self.dest, self.chunks = dest, chunks
         self.digest = hashlib.sha256()

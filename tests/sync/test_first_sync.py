@@ -180,20 +180,18 @@ def test_a_desk_with_local_data_never_takes_the_snapshot(
 def test_a_damaged_snapshot_download_leaves_nothing_behind(
         seeded: tuple[str, int], tmp_path: Path) -> None:
     url, _seq = seeded
-
-    class Corrupting(httpx.HTTPTransport):
-        def handle_request(self, request: httpx.Request) -> httpx.Response:
-            response = super().handle_request(request)
-            if request.url.path.endswith("/snapshot/file"):
-                body = bytearray(response.read())
-                body[len(body) // 2] ^= 0xFF
-                return httpx.Response(200, stream=httpx.ByteStream(bytes(body)),
-                                      request=request)
-            return response
+    found = Snapshots(default_snapshot_dir(url)).current()
+    assert found is not None
+    _info, path = found
+    with path.open("r+b") as f:  # one byte rots on the server's disk
+        f.seek(path.stat().st_size // 2)
+        byte = f.read(1)
+        f.seek(-1, 1)
+        f.write(bytes([byte[0] ^ 0xFF]))
 
     desk = _store(tmp_path / "fresh.sqlite3")
     with EmbeddedServer(create_app(url)) as server:
-        client = SyncClient(server.url, sync_store.client_id(desk), transport=Corrupting())
+        client = SyncClient(server.url, sync_store.client_id(desk))
         try:
             client.login("agent", PASSWORD)
             info = client.snapshot_info()
