@@ -67,6 +67,7 @@ _COUNTER_ID = 1
 # and as data files in the PyInstaller build (build.spec).
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BASELINE_REVISION = "0001"
+HEAD_REVISION = "0002"  # the newest revision in migrations/versions
 # The tables of the baseline: a database that has them but no alembic_version was made by
 # metadata.create_all before the server had migrations, and is stamped, not recreated.
 BASELINE_TABLES = frozenset(
@@ -185,7 +186,7 @@ class SyncedRow(Base):
     __tablename__ = "rows"
 
     table_name: Mapped[str] = mapped_column("table", String(48), primary_key=True)
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSONData)
     change_seq: Mapped[int] = mapped_column(BigInteger, unique=True, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)

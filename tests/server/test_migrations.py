@@ -16,8 +16,8 @@ from sqlalchemy import Engine, inspect, select, text
 from sqlalchemy.orm import Session
 
 from server_stub.store import (
-    BASELINE_REVISION,
     BASELINE_TABLES,
+    HEAD_REVISION,
     Base,
     ChangeCounter,
     SchemaError,
@@ -49,7 +49,7 @@ def engine(server_db: str) -> Any:
 def test_the_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
     create_schema(engine)
     assert _diffs(engine) == []
-    assert _revision(engine) == BASELINE_REVISION
+    assert _revision(engine) == HEAD_REVISION
     assert set(inspect(engine).get_table_names()) == BASELINE_TABLES | {"alembic_version"}
     with Session(engine) as s:
         assert s.get(ChangeCounter, 1) is not None
@@ -73,7 +73,7 @@ def test_a_database_made_by_create_all_is_stamped_not_recreated(engine: Engine) 
         s.add(ChangeCounter(id=1, value=41))
         seed_users(s, [("agent", "Dana Reyes", "agent", "pw")])
     create_schema(engine)
-    assert _revision(engine) == BASELINE_REVISION
+    assert _revision(engine) == HEAD_REVISION
     assert _diffs(engine) == []
     with Session(engine) as s:
         assert s.scalars(select(User.username)).all() == ["agent"]
@@ -135,7 +135,7 @@ def test_server_processes_starting_at_once_all_succeed(server_db: str) -> None:
     engine = open_engine(server_db)
     try:
         assert _diffs(engine) == []
-        assert _revision(engine) == BASELINE_REVISION
+        assert _revision(engine) == HEAD_REVISION
         with Session(engine) as s:
             assert s.scalars(select(ChangeCounter.value)).all() == [0]
     finally:
