@@ -40,19 +40,22 @@ MAX_QUERY_WORDS = 12
 
 # Words too common to tell articles apart. Dropped from a query that has other words
 # (a query of nothing but these still searches them).
-STOPWORDS = frozenset(
-    """a about after all also an and any are as at be been before but by can could did do
-    does for from had has have how i if in into is it its may me my no not of on or our out
-    so than that the their them then there these they this to too up us was we were what
-    when where which while who why will with would you your""".split()
-)
+STOPWORDS = frozenset({
+    "a", "about", "after", "all", "also", "an", "and", "any", "are", "as", "at", "be", "been",
+    "before", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had", "has",
+    "have", "how", "i", "if", "in", "into", "is", "it", "its", "may", "me", "my", "no", "not",
+    "of", "on", "or", "our", "out", "so", "than", "that", "the", "their", "them", "then",
+    "there", "these", "they", "this", "to", "too", "up", "us", "was", "we", "were", "what",
+    "when", "where", "which", "while", "who", "why", "will", "with", "would", "you", "your"
+})
 
 # Words that fill a case's text without saying what it is about ("Customer reports...").
-_CASE_FILLER = frozenset(
-    """customer customers caller calls called call asks asked wants wanted says said reports
-    reported report needs need please help issue issues problem problems since today
-    yesterday again still just now week weeks day days month months""".split()
-)
+_CASE_FILLER = frozenset({
+    "customer", "customers", "caller", "calls", "called", "call", "asks", "asked", "wants",
+    "wanted", "says", "said", "reports", "reported", "report", "needs", "need", "please",
+    "help", "issue", "issues", "problem", "problems", "since", "today", "yesterday", "again",
+    "still", "just", "now", "week", "weeks", "day", "days", "month", "months"
+})
 
 _WORD = re.compile(r"[^\W_]+")
 _LONGEST_WORD = 40  # the index drops longer tokens too (tantivy's default tokenizer)
@@ -188,24 +191,22 @@ def article_products(families: Iterable[str]) -> tuple[str, ...]:
 
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_MD_MARKS = re.compile(r"(\*\*|__|`|~~)")
-_MD_LINE = re.compile(r"^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)")
+_MD_LINE = re.compile(r"^[ \t]{0,3}(?:#{1,6}[ \t]+|>[ \t]?|[-*+][ \t]+|\d+[.)][ \t]+)",
+                      re.MULTILINE)
+_RULE_CHARS = " \t-=*_|:"
 
 
 def plain_text(markdown: str) -> str:
     """An article's Markdown as plain text (for snippets): no heading marks, emphasis,
-    list bullets or link targets; one line per block."""
-    lines = []
-    for line in markdown.splitlines():
-        line = _MD_LINE.sub("", line)
-        line = _MD_LINK.sub(r"\1", line)
-        line = _MD_MARKS.sub("", line)
-        line = line.strip()
-        if line and set(line) <= set("-=*_|: "):
-            continue  # rules and table separators
-        if line:
-            lines.append(line)
-    return "\n".join(lines)
+    list bullets or link targets; one line per block. Whole-text passes, not a loop of
+    regexes per line: indexing 100,000 articles runs this 100,000 times."""
+    text = _MD_LINE.sub("", markdown)
+    if "](" in text:
+        text = _MD_LINK.sub(r"\1", text)
+    for mark in ("**", "__", "`", "~~"):
+        text = text.replace(mark, "")
+    return "\n".join(line.strip() for line in text.splitlines()
+                     if line.strip(_RULE_CHARS))  # drops blank lines, rules, table bars
 
 
 def marked_segments(text: str, marks: Sequence[tuple[int, int]]) -> tuple[tuple[str, bool], ...]:
@@ -245,15 +246,18 @@ def highlighter(terms: Iterable[str]) -> re.Pattern[str] | None:
 def snippet(text: str, pattern: re.Pattern[str] | None, width: int = 180,
             lead: int = 40) -> tuple[str, tuple[tuple[int, int], ...]]:
     """The ``width`` characters of ``text`` around the densest cluster of matched words
-    (most distinct words in one window, the earliest among equals), and the character
-    ranges to highlight within it. Without a match: the start of the text."""
+    (most distinct words in one window, the earliest among equals), with "\u2026" where
+    text was cut, and the character ranges to highlight within it. Without a match: the
+    start of the text."""
     lowered = text.lower()
     found = [] if pattern is None else [
         (m.start(), m.end()) for m in pattern.finditer(lowered)
         if m.start() == 0 or not lowered[m.start() - 1].isalnum()]
     if not found:
+        if len(text) <= width:
+            return text, ()
         cut = text[:width]
-        return (cut.rsplit(" ", 1)[0] if len(text) > width and " " in cut else cut), ()
+        return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "\u2026", ()
     lead = min(lead, width // 4)
     best = (0, 0)  # (distinct words, first match index)
     first = 0
@@ -269,8 +273,10 @@ def snippet(text: str, pattern: re.Pattern[str] | None, width: int = 180,
     if end < len(text):
         space = text.rfind(" ", anchor, end)
         end = space if space > anchor else end
-    marks = tuple((a - start, b - start) for a, b in found if a >= start and b <= end)
-    return text[start:end], marks
+    lead_in = "\u2026 " if start > 0 else ""
+    shift = start - len(lead_in)
+    marks = tuple((a - shift, b - shift) for a, b in found if a >= start and b <= end)
+    return lead_in + text[start:end] + ("\u2026" if end < len(text) else ""), marks
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,19 +22,28 @@ from agent_desktop.storage import audit, outbox
 from agent_desktop.storage.cases import (
     LOCAL,
     VIEWS,
+    AgentChoice,
     CaseDetail,
     CaseEventRow,
+    CaseListQueries,
     CaseListRow,
+    agent_names,
     agent_skills,
+    agents_with_skill,
+    article_by_code,
     case_detail,
+    end_of_day,
+    link_descriptions,
     list_cases,
+    merge_targets,
 )
 from agent_desktop.storage.contacts import update_channel
 from agent_desktop.storage.models import Case, new_id
 from agent_desktop.storage.reference import read_catalog, read_codes, resources_dir
 from agent_desktop.storage.store import Store
 
-__all__ = ["VIEWS", "CaseDetail", "CaseEventRow", "CaseListRow", "Macro", "ViewRow"]
+__all__ = ["VIEWS", "AgentChoice", "CaseDetail", "CaseEventRow", "CaseList", "CaseListRow",
+           "CaseSheet", "Macro", "ViewIds", "ViewRow", "end_of_day"]
 
 # Queues an agent works, from their skills.
 _QUEUE_OF_SKILL = {
@@ -223,3 +232,214 @@ def macro_values(detail: CaseDetail, who: AgentContext) -> dict[str, str]:
     return {"first_name": first, "case_number": detail.case.case_number,
             "subject": detail.case.subject,
             "agent_first_name": who.display_name.split(" ")[0]}
+
+
+# --- the case list at scale ---------------------------------------------------------------------
+
+FIRST_PAGE = 60  # rows read with a view's ids: the first screenful, and then some
+
+
+def _with_sla(rows: list[CaseListRow], at: datetime) -> list[ViewRow]:
+    return [ViewRow(r, rules.sla(r.status, r.opened_at, r.type, r.priority,
+                                 r.sla_paused_seconds, at)) for r in rows]
+
+
+@dataclass(frozen=True)
+class ViewIds:
+    """A saved view, filtered: every case id in order, and the first rows to show."""
+
+    view: str
+    text: str
+    ids: tuple[str, ...]
+    first: tuple[ViewRow, ...]
+    at: datetime
+
+
+class CaseList:
+    """The case list's reads, for one worker thread (e.g. ui.tasks.LatestOnly's).
+
+    ``open`` reads the ordered ids of a view (one indexed query) and the first screenful of
+    rows; the other rows are read when scrolled to (``view_rows``). The text filter matches
+    number, subject and customer name in memory, over search text read once per
+    ``generation``; a view's ids are kept too, until the generation or the ``clock``
+    changes. The caller bumps the generation when cases change and the clock as time
+    passes, so typing costs no query but the first screenful.
+    """
+
+    def __init__(self, store: Store, who: AgentContext) -> None:
+        self._store = store
+        self._who = who
+        self._queries: CaseListQueries | None = None
+        self._queues: list[str] | None = None
+        self._text: dict[str, str] | None = None
+        self._ids: dict[str, list[str]] = {}  # view -> ids, for this generation and clock
+        self._generation = -1
+        self._clock = 0
+
+    def _q(self) -> CaseListQueries:
+        if self._queries is None:
+            self._queries = CaseListQueries(self._store)
+        return self._queries
+
+    def _fresh(self, generation: int, clock: int = 0) -> None:
+        if generation != self._generation:
+            self._generation = generation
+            self._text = None
+            self._queues = None
+            self._ids.clear()
+        if clock != self._clock:  # time moved on: due today / breached change
+            self._clock = clock
+            self._ids.clear()
+        if self._queues is None:
+            with self._store.reading() as session:
+                self._queues = queues_for(agent_skills(session, self._who.agent_id))
+
+    def warm(self, generation: int = 0) -> None:
+        """Read the filter's search text ahead (while the agent looks at the list)."""
+        self._fresh(generation)
+        if self._text is None:
+            self._text = self._q().search_text()
+
+    def open(self, view: str, text: str = "", generation: int = 0, clock: int = 0,
+             now: datetime | None = None, first: int = FIRST_PAGE) -> ViewIds:
+        """A view's case ids, most urgent first, narrowed to those whose number, subject
+        or customer name contains ``text``; with the first ``first`` rows. ``generation``
+        changes when cases changed, ``clock`` when only time passed."""
+        if view not in VIEWS:
+            raise UserFacingError(f"There is no case view {view!r}.")
+        if len(text) > 200:
+            raise UserFacingError("That filter is too long; type part of a case number, "
+                                  "subject or customer name.")
+        at = now or _now()
+        self._fresh(generation, clock)
+        assert self._queues is not None
+        ids = self._ids.get(view)
+        if ids is None:
+            ids = self._q().view_ids(view, self._who.agent_id, self._queues, at,
+                                     end_of_day(at))
+            self._ids[view] = ids
+        needle = " ".join(text.split()).lower()
+        if needle:
+            self.warm(generation)
+            assert self._text is not None
+            hay = self._text
+            ids = [i for i in ids if needle in hay.get(i, "")]
+        rows = self._q().rows(ids[:first], at)
+        return ViewIds(view, text, tuple(ids), tuple(_with_sla(rows, at)), at)
+
+    def counts(self, generation: int = 0, now: datetime | None = None) -> dict[str, int]:
+        """How many cases each saved view holds now."""
+        at = now or _now()
+        self._fresh(generation)
+        assert self._queues is not None
+        return self._q().counts(self._who.agent_id, self._queues, at, end_of_day(at))
+
+    def close(self) -> None:
+        if self._queries is not None:
+            self._queries.close()
+            self._queries = None
+
+
+def view_counts(store: Store, who: AgentContext, now: datetime | None = None) -> dict[str, int]:
+    """How many cases each saved view holds now."""
+    reader = CaseList(store, who)
+    try:
+        return reader.counts(now=now)
+    finally:
+        reader.close()
+
+
+def view_rows(store: Store, ids: list[str], now: datetime | None = None) -> list[ViewRow]:
+    """The list rows of ``ids`` (in that order) with their SLA, for the rows scrolled to."""
+    at = now or _now()
+    queries = CaseListQueries(store)
+    try:
+        return _with_sla(queries.rows(ids, at), at)
+    finally:
+        queries.close()
+
+
+# --- the case detail -------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _product_names() -> dict[str, str]:
+    catalog = read_catalog(resources_dir())
+    return {str(p["sku"]): str(p.get("name", p["sku"])) for p in catalog.get("products", [])}
+
+
+def category_label(category: str) -> str:
+    """Words for a case's category: the label of a category code, or the group's name."""
+    labels = {code: label for code, label, _group in categories()}
+    return labels.get(category) or category.replace("_", " ").capitalize()
+
+
+@dataclass(frozen=True)
+class CaseSheet:
+    """Everything the case detail shows, read in one go off the UI thread."""
+
+    detail: CaseDetail
+    sla: rules.Sla
+    links: Mapping[str, tuple[str, int, str]]  # invoice/order/payment: (number, cents, day)
+    agents: Mapping[str, str]  # agent id -> name, for the timeline's assignments
+    category: str  # in words
+    product: str  # in words ("" when none)
+    macros: tuple[tuple[Macro, str], ...]  # each with its text for this case and agent
+
+
+def load_case_sheet(store: Store, who: AgentContext, case_id: str,
+                    now: datetime | None = None) -> CaseSheet:
+    """The case, its timeline and links, and the macros filled in for it."""
+    at = now or _now()
+    with store.reading() as session:
+        conn = session.connection()
+        detail = case_detail(conn, case_id, at)
+        if detail is None:
+            raise UserFacingError("That case is not in the local store; search again.")
+        links = link_descriptions(conn, detail.invoice_id, detail.order_id, detail.payment_id)
+        names = agent_names(conn)
+    c = detail.case
+    values = macro_values(detail, who)
+    sku = detail.product_sku or ""
+    return CaseSheet(
+        detail, rules.sla(c.status, c.opened_at, c.type, c.priority, c.sla_paused_seconds, at),
+        links, names, category_label(detail.category), _product_names().get(sku, sku),
+        tuple((m, m.render(values)) for m in macros()))
+
+
+def assignable_agents(store: Store, case_id: str) -> list[AgentChoice]:
+    """Who may take the case: active agents with the skill it needs, least busy first."""
+    with store.reading() as session:
+        conn = session.connection()
+        skill = conn.exec_driver_sql(
+            "SELECT required_skill FROM cases WHERE id = ?", (case_id,)).scalar()
+        if skill is None:
+            raise UserFacingError("That case is not in the local store; search again.")
+        choices = agents_with_skill(conn, str(skill))
+    return sorted(choices, key=lambda a: (a.open_cases, a.display_name))
+
+
+def merge_choices(store: Store, case_id: str, now: datetime | None = None) -> list[ViewRow]:
+    """The customer's other open cases: where this one can be merged as a duplicate."""
+    at = now or _now()
+    with store.reading() as session:
+        rows = merge_targets(session.connection(), case_id, at)
+    return _with_sla(rows, at)
+
+
+def link_article_by_code(store: Store, who: AgentContext, case_id: str,
+                         code: str) -> CaseChange:
+    """Link the knowledge article with ``code`` (e.g. KB-0012) to the case."""
+    if not code.strip():
+        raise UserFacingError("Type the article's code, e.g. KB-0012.")
+    with store.reading() as session:
+        conn = session.connection()
+        found = article_by_code(conn, code)
+        if found is None:
+            raise UserFacingError(f"There is no article {code.strip().upper()}; check the "
+                                  "code in Knowledge (Ctrl+3).")
+        linked = conn.exec_driver_sql(
+            "SELECT 1 FROM case_articles WHERE case_id = ? AND article_id = ?",
+            (case_id, found[0])).first()
+    if linked is not None:
+        raise UserFacingError(f"{found[1]} is already linked to this case.")
+    return link_article(store, who, case_id, found[0])

@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session
@@ -259,7 +260,7 @@ def list_cases(conn: Connection, view: str, agent_id: str | None, queues: list[s
         where.append(f"c.queue IN ({', '.join('?' for _ in queues) or 'NULL'})")
         params.extend(queues)
     elif view == "due_today":
-        end = now.replace(hour=23, minute=59, second=59, microsecond=0)
+        end = end_of_day(now)  # the contact center's day, not UTC's
         where.append("c.due_at <= ? AND c.status <> 'pending_customer'")
         params.append(end.astimezone(UTC).replace(tzinfo=None).isoformat(" "))
     elif view == "breached":
@@ -368,6 +369,15 @@ def agent_skills(session: Session, agent_id: str | None) -> list[str]:
 # A saved view can hold tens of thousands of cases. The list reads only the ordered ids of
 # the view, then the rows of the screenful the agent looks at (``CaseListQueries.rows``);
 # the text filter runs in memory over one line of searchable text per working case.
+#
+# The queries are written for this index over the working cases (docs/PERFORMANCE.md, "Case
+# list"): it gives every view its order without a sort and holds what the views filter on.
+WORKLIST_INDEX = "ix_cases_worklist"
+WORKLIST_INDEX_SQL = (
+    f"CREATE INDEX IF NOT EXISTS {WORKLIST_INDEX} ON cases (due_at, opened_at, status, queue,"
+    " assigned_agent_id, id, customer_id, case_number, subject)"
+    " WHERE status IN ('new','open','pending_customer','pending_internal')"
+    " AND merged_into_id IS NULL")
 
 WORKING = ("c.status IN ('new','open','pending_customer','pending_internal')"
            " AND c.merged_into_id IS NULL")
@@ -375,6 +385,12 @@ WORKING = ("c.status IN ('new','open','pending_customer','pending_internal')"
 # index on (due_at, opened_at) over the working cases can give the order without a sort;
 # a working case always has a due time.
 _URGENT_FIRST = "ORDER BY c.due_at, c.opened_at"
+
+
+def end_of_day(now: datetime, zone: str = rules.DEFAULT_CALENDAR.zone) -> datetime:
+    """The last moment of today in the contact center's time zone ("due today")."""
+    local = now.astimezone(ZoneInfo(zone))
+    return datetime.combine(local.date(), time(23, 59, 59), local.tzinfo).astimezone(UTC)
 
 
 def _naive(at: datetime) -> str:
@@ -413,6 +429,9 @@ class CaseListQueries:
     def __init__(self, store: Store) -> None:
         self._pooled = store.engine.raw_connection()
         self._cursor = self._pooled.cursor()
+        self._worklist = self._cursor.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = ?",
+            (WORKLIST_INDEX,)).fetchone() is not None
 
     def close(self) -> None:
         self._cursor.close()
@@ -422,6 +441,10 @@ class CaseListQueries:
                  day_end: datetime) -> list[str]:
         """The ids of a saved view's cases, most urgent first."""
         extra, params = _view_filter(view, agent_id, queues, now, day_end)
+        if view == "unassigned" and self._worklist:
+            # "+": not the assignee index. Unassigned cases are many; reading the working
+            # cases in due order is cheaper than finding them there and sorting them.
+            extra = extra.replace("c.assigned_agent_id", "+c.assigned_agent_id")
         sql = f"SELECT c.id FROM cases c WHERE {WORKING}{extra} {_URGENT_FIRST}"
         return [r[0] for r in self._cursor.execute(sql, params).fetchall()]
 

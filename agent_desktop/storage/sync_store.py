@@ -37,6 +37,10 @@ from agent_desktop.storage.store import (
 
 log = logging.getLogger(__name__)
 
+# In the set apply_changes returns (customer ids): articles or votes arrived, so the
+# knowledge index and its counts need refreshing.
+KNOWLEDGE_CHANGED = "@knowledge"
+
 CLIENT_ID = "client_id"
 CURSOR = "cursor"
 LAST_MUTATION_ID = "last_mutation_id"
@@ -350,6 +354,8 @@ def apply_changes(
             row = stored_row(table, data)
             by_shape.setdefault((table, tuple(row)), []).append(tuple(row.values()))
             touched.add(_customer_of(table, row_id, data))
+            if table in ("knowledge_articles", "knowledge_votes"):
+                touched.add(KNOWLEDGE_CHANGED)
             if table == "customers":
                 changed_customers.append(row_id)
         order = {table: i for i, table in enumerate(SYNCED_TABLES)}

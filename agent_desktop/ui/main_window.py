@@ -19,10 +19,12 @@ from agent_desktop.platform.settings import Settings
 from agent_desktop.services.context import AgentContext
 from agent_desktop.services.sync import SyncStatus
 from agent_desktop.storage.store import Store
-from agent_desktop.storage.sync_store import Rejected
+from agent_desktop.storage.sync_store import KNOWLEDGE_CHANGED, Rejected
 from agent_desktop.ui import theme
 from agent_desktop.ui.dialogs import SettingsDialog, ShortcutsDialog
+from agent_desktop.ui.screens.cases.page import CasesPage
 from agent_desktop.ui.screens.customers.page import CustomersPage
+from agent_desktop.ui.screens.knowledge.view import KnowledgeScreen
 from agent_desktop.ui.screens.placeholders.view import placeholder
 from agent_desktop.ui.screens.search.view import CustomerFinder, SearchBox, SearchResults
 from agent_desktop.ui.sync_status import SyncController, SyncStatusBar
@@ -82,11 +84,22 @@ class MainWindow(QMainWindow):
         self.customers.notice.connect(self.notify)
         self.pages.addWidget(self.customers)
         self.area_pages: dict[str, QWidget] = {"Customers": self.customers}
+        self.knowledge = KnowledgeScreen(store, who,
+                                         delay_ms=int(settings.get("search_delay_ms")))
+        self.knowledge.notice.connect(self.notify)
+        self.cases = CasesPage(store, who, settings.get)
+        self.cases.notice.connect(self.notify)
+        self.cases.open_customer.connect(self._open_customer)
+        self.cases.changed.connect(self._cases_changed)
+        self.customers.case_requested.connect(self.open_case)
+        self.customers.new_case_requested.connect(lambda _cid: self.new_case())
         for area in AREAS[1:]:
-            page = placeholder(area)
+            page = {"Knowledge": self.knowledge, "Cases": self.cases}.get(area) \
+                or placeholder(area)
             self.area_pages[area] = page
             self.pages.addWidget(page)
         self.nav.currentRowChanged.connect(self.pages.setCurrentIndex)
+        self.nav.currentRowChanged.connect(self._area_shown)
         self.nav.setCurrentRow(0)
 
         self.results = SearchResults(self)
@@ -135,10 +148,11 @@ class MainWindow(QMainWindow):
         add("Ctrl+,", self.show_settings)
         add("Ctrl+N", self.focus_note)
         add("Ctrl+Shift+C", self.edit_consent)
+        add("Ctrl+Shift+N", self.new_case)
         add("Ctrl+Tab", lambda: self._cycle_tab(1))
         add("Ctrl+Shift+Tab", lambda: self._cycle_tab(-1))
         for i, _area in enumerate(AREAS):
-            add(f"Ctrl+{i + 1}", lambda i=i: self.nav.setCurrentRow(i))
+            add(f"Ctrl+{i + 1}", lambda i=i: self.show_area(i))
 
     def focus_search(self) -> None:
         self.search_box.setFocus(Qt.FocusReason.ShortcutFocusReason)
@@ -146,7 +160,23 @@ class MainWindow(QMainWindow):
         if self.search_box.text().strip():
             self.finder.search_now()
 
+    def show_area(self, row: int) -> None:
+        """Ctrl+1..5: go to an area (again: Knowledge puts the caret back in its box)."""
+        if self.nav.currentRow() == row:
+            self._area_shown(row)
+        else:
+            self.nav.setCurrentRow(row)
+
+    def _area_shown(self, row: int) -> None:
+        if 0 <= row < len(AREAS) and AREAS[row] == "Knowledge":
+            view = self.customers.current_view()
+            self.knowledge.activate(view.data if view is not None else None)
+        if 0 <= row < len(AREAS) and AREAS[row] == "Cases":
+            self.cases.activate()
+
     def focus_note(self) -> None:
+        if self.pages.currentWidget() is self.cases and self.cases.focus_note():
+            return
         view = self.customers.current_view()
         if view is not None:
             self.nav.setCurrentRow(0)
@@ -159,6 +189,9 @@ class MainWindow(QMainWindow):
             view.request_consent()
 
     def _cycle_tab(self, step: int) -> None:
+        if self.pages.currentWidget() is self.cases:
+            self.cases.cycle(step)
+            return
         tabs = self.customers.tabs
         if tabs.count() > 1:
             tabs.setCurrentIndex((tabs.currentIndex() + step) % tabs.count())
@@ -170,6 +203,28 @@ class MainWindow(QMainWindow):
         view = self.customers.current_view()
         if view is not None:
             view.ledger.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    # --- cases ---------------------------------------------------------------------------
+    def new_case(self) -> None:
+        """Ctrl+Shift+N: a new case for the customer on screen."""
+        view = self.customers.current_view()
+        if view is None or view.data is None:
+            self.notify("Open the customer first (Ctrl+K), then Ctrl+Shift+N opens a case "
+                        "for them.")
+            return
+        self.cases.new_case(view.data, lambda _case_id: self.show_area(AREAS.index("Cases")))
+
+    def open_case(self, case_id: str) -> None:
+        self.nav.setCurrentRow(AREAS.index("Cases"))
+        self.cases.open_case(case_id)
+
+    def _cases_changed(self, customer_ids: frozenset[str]) -> None:
+        """A case was changed here: open 360s of its customer show it, sync sends it."""
+        for cid in self.customers.open_ids():
+            if cid in customer_ids:
+                self.customers.refresh(cid)
+        if self.sync is not None:
+            self.sync.sync_now()
 
     def attach_sync(self, sync: SyncController) -> None:
         """Show and follow sync (at start, or once the embedded server is up)."""
@@ -183,12 +238,16 @@ class MainWindow(QMainWindow):
         self.sync_bar.state.setToolTip("Ctrl+Shift+S lists changes that need attention")
         sync.customers_changed.connect(self._customers_changed)
         self.customers.note_saved.connect(sync.sync_now)
+        self.knowledge.vote_queued.connect(sync.sync_now)
 
     def _customers_changed(self, customer_ids: frozenset[str]) -> None:
         """A pull brought changes: open 360s of those customers refresh themselves."""
         for cid in self.customers.open_ids():
             if cid in customer_ids:
                 self.customers.refresh(cid)
+        self.cases.refresh()  # a pulled case row carries its customer
+        if KNOWLEDGE_CHANGED in customer_ids:
+            self.knowledge.articles_changed()
 
     def show_needs_attention(self) -> None:
         if self.sync is None:
@@ -236,6 +295,7 @@ class MainWindow(QMainWindow):
             update = getattr(view, "update_clock", None)
             if update is not None:
                 update()
+        self.cases.tick()
 
     def _setting_changed(self, key: str, _value: object) -> None:
         if key in ("theme", "font_scale"):
@@ -244,6 +304,7 @@ class MainWindow(QMainWindow):
                 theme.apply(app, str(self.settings.get("theme")),
                             int(self.settings.get("font_scale")))
             self.customers.set_theme(str(self.settings.get("theme")))
+            self.cases.set_theme(str(self.settings.get("theme")))
 
     # --- layout memory -------------------------------------------------------------------
     def _restore_layout(self) -> None:
@@ -275,6 +336,8 @@ class MainWindow(QMainWindow):
         self._clock.stop()
         self.customers.shut_down()
         self.finder.close()
+        self.knowledge.shut_down()
+        self.cases.shut_down()
         if self.sync is not None:
             self.sync.stop()
         Pools.wait_idle()

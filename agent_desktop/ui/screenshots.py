@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from PySide6.QtCore import QEventLoop, QTimer, SignalInstance
@@ -10,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from agent_desktop.platform.settings import Settings
 from agent_desktop.services.contacts import load_consents
+from agent_desktop.services.customer360 import Customer360
 from agent_desktop.services.showcase import showcase_customer
 from agent_desktop.ui import theme
 from agent_desktop.ui.consent import ConsentDialog
@@ -26,11 +28,52 @@ def _wait(signal: SignalInstance, action: Callable[[], object], timeout_ms: int 
     loop.exec()
 
 
+Shot = Callable[..., None]  # shot(name) or shot(name, widget)
+
+
 def _settle(app: QApplication, ms: int = 50) -> None:
     loop = QEventLoop()
     QTimer.singleShot(ms, loop.quit)
     loop.exec()
     app.processEvents()
+
+
+def _knowledge(window: MainWindow, shot: Shot) -> None:
+    """A search with a typo, then the first article open for reading."""
+    screen = window.knowledge
+    window.show_area(AREAS.index("Knowledge"))
+    screen.box.setText("gatway restart")
+    _wait(screen.searched, screen.search_now)
+    shot("15-knowledge-search-typo")
+    _wait(screen.article_shown, screen.open_selected)
+    shot("16-knowledge-article")
+    screen.box.setText("")
+    screen.search_now()
+
+
+def _cases(window: MainWindow, customer: Customer360, shot: Shot) -> None:
+    """The case list on another view, one case open, and the new-case dialog."""
+    page = window.cases
+    window.show_area(AREAS.index("Cases"))
+    _wait(page.list.shown, lambda: page.list.set_view("all_open"))
+    shot("17-cases-all-open")
+    open_ids = [c.id for c in customer.cases if c.status in ("new", "open", "pending_customer",
+                                                              "pending_internal")]
+    case_id = open_ids[0] if open_ids else page.list.model.case_id(0)
+    _wait(page.case_shown, lambda: page.open_case(case_id))
+    detail = page.current_detail()
+    if detail is not None and detail.sheet is not None and detail.sheet.macros:
+        detail.insert_macro(1)
+    shot("18-case-detail")
+    dialog = page.new_case(customer)
+    dialog.subject.setText("Wi-Fi drops when the microwave is on")
+    dialog.adjustSize()
+    shot("19-new-case", dialog)
+    dialog.done(QDialog.DialogCode.Rejected)
+    if detail is not None:
+        detail.note_edit.clear()
+    page.close_current()
+    page.list.set_view("mine")
 
 
 def capture_all(app: QApplication, window: MainWindow, settings: Settings,
@@ -66,8 +109,16 @@ def capture_all(app: QApplication, window: MainWindow, settings: Settings,
         shot(f"{3 + i:02d}-customer-360-{label}")
 
     for i, area in enumerate(AREAS[1:], start=1):
-        window.nav.setCurrentRow(i)
+        if area == "Knowledge":  # suggestions for the customer just opened
+            _wait(window.knowledge.suggested, partial(window.nav.setCurrentRow, i))
+        elif area == "Cases":  # the agent's own cases, read off the UI thread
+            _wait(window.cases.list.shown, partial(window.nav.setCurrentRow, i))
+        else:
+            window.nav.setCurrentRow(i)
         shot(f"{7 + i - 1:02d}-{area.lower()}")
+    _knowledge(window, shot)
+    assert view.data is not None
+    _cases(window, view.data, shot)
     window.nav.setCurrentRow(0)
 
     for name_, dialog in (("11-shortcuts", ShortcutsDialog(window)),

@@ -62,6 +62,8 @@ class Customer360View(QWidget):
 
     note_requested = Signal(str, str)  # (customer_id, body)
     consent_requested = Signal(str)  # customer_id: the agent wants to change consent
+    case_requested = Signal(str)  # case_id: Enter on a row of the Cases tab
+    new_case_requested = Signal(str)  # customer_id: the New case button
 
     def __init__(self, theme_name: str = "light", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -224,7 +226,19 @@ class Customer360View(QWidget):
         ])
         self.cases = make_table(self.cases_model, stretch_column=1)
         self.cases.setAccessibleName("Cases")
-        self.tabs.addTab(self._wrap(self.cases), "Ca&ses")
+        self.cases.activated.connect(
+            lambda idx: self.case_requested.emit(self.cases_model.row(idx.row()).id))
+        cases_page = self._wrap(self.cases)
+        cases_head = QHBoxLayout()
+        cases_head.addWidget(muted("Enter opens the selected case in Cases"), 1)
+        self.new_case_button = QPushButton("New case\u2026  Ctrl+Shift+N")
+        self.new_case_button.setToolTip("Open a case for this customer (Ctrl+Shift+N)")
+        self.new_case_button.clicked.connect(self.request_new_case)
+        cases_head.addWidget(self.new_case_button)
+        cases_layout = cases_page.layout()
+        assert isinstance(cases_layout, QVBoxLayout)
+        cases_layout.insertLayout(0, cases_head)
+        self.tabs.addTab(cases_page, "Ca&ses")
 
         self.orders_model = RowsModel([
             Column("Order", lambda o: o.order_number),
@@ -332,6 +346,10 @@ class Customer360View(QWidget):
             return
         local = self.data.local_time(datetime.now(UTC))
         self.figures["local"].setText(local.strftime("%-I:%M %p %Z"))
+
+    def request_new_case(self) -> None:
+        if self.data is not None:
+            self.new_case_requested.emit(self.data.customer_id)
 
     def request_consent(self) -> None:
         if self.data is not None:

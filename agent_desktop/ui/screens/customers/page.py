@@ -34,6 +34,8 @@ class CustomersPage(QWidget):
     customer_shown = Signal(str)  # customer_id, once its 360 is painted with data
     notice = Signal(str)  # a calm message for the status bar
     note_saved = Signal()  # a local change waits in the outbox
+    case_requested = Signal(str)  # case_id: the agent opens a case from a 360
+    new_case_requested = Signal(str)  # customer_id: a new case for this customer
 
     def __init__(self, store: Store, who: AgentContext, settings_get: Callable[[str], object],
                  parent: QWidget | None = None) -> None:
@@ -117,6 +119,8 @@ class CustomersPage(QWidget):
         view = self._take_view()
         view.note_requested.connect(self._save_note)
         view.consent_requested.connect(self.edit_consent)
+        view.case_requested.connect(self.case_requested)
+        view.new_case_requested.connect(self.new_case_requested)
         self._views[customer_id] = view
         self.refresh(customer_id)  # the read starts first and runs while the tab is laid out
         index = self.tabs.addTab(view, display_name)
