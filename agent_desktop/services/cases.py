@@ -18,7 +18,7 @@ from typing import Any
 from agent_desktop.domain import cases as rules
 from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.services.context import AgentContext, Changes
-from agent_desktop.storage import audit, outbox
+from agent_desktop.storage import audit, knowledge_drafts, outbox
 from agent_desktop.storage.cases import (
     LOCAL,
     VIEWS,
@@ -443,3 +443,50 @@ def link_article_by_code(store: Store, who: AgentContext, case_id: str,
     if linked is not None:
         raise UserFacingError(f"{found[1]} is already linked to this case.")
     return link_article(store, who, case_id, found[0])
+
+
+# --- write once, reuse: a solved case seeds a knowledge article ---------------------------------
+
+def draft_from_case(store: Store, who: AgentContext, case_id: str, title: str,
+                    body_md: str, product: str, tags: list[str] | None = None) -> str:
+    """Write a draft article from a resolved or closed case; a supervisor publishes it.
+    Returns the draft's id."""
+    detail = load_case(store, case_id)
+    if rules.is_open(detail.case.status):
+        raise UserFacingError("Resolve the case first: an article records what solved it.")
+    article_id = new_id()
+    args = {"id": article_id, "code": "KB-D-" + article_id[:6].upper(), "title": title,
+            "body_md": body_md, "product": product, "tags": list(tags or []),
+            "source_case_id": case_id, "created_at": _now().isoformat()}
+    with store.transaction() as session:
+        knowledge_drafts.apply_draft_article(session, args)
+        audit.record(session, actor_id=who.agent_id, actor_role=who.role,
+                     action="knowledge.draft", entity_type="knowledge_article",
+                     entity_id=article_id, customer_id=detail.case.customer_id,
+                     after={"title": title, "source_case_id": case_id},
+                     workstation=who.workstation)
+        outbox.enqueue(session, "draft_article", args)
+    return article_id
+
+
+def publish_article(store: Store, who: AgentContext, article_id: str) -> None:
+    """Supervisors publish drafts (the server checks the role, and that nobody publishes
+    their own)."""
+    if who.role not in ("supervisor", "admin"):
+        raise UserFacingError("Only a supervisor publishes an article.")
+    with store.transaction() as session:
+        knowledge_drafts.apply_publish_article(session, {"article_id": article_id})
+        audit.record(session, actor_id=who.agent_id, actor_role=who.role,
+                     action="knowledge.publish", entity_type="knowledge_article",
+                     entity_id=article_id, workstation=who.workstation)
+        outbox.enqueue(session, "publish_article", {"article_id": article_id})
+
+
+def case_article_draft(detail: CaseDetail) -> tuple[str, str]:
+    """A first title and body for an article from a solved case: its subject, and the
+    notes and status messages that say what was done, oldest first."""
+    steps = [e.body for e in reversed(detail.events)
+             if e.body and e.kind in ("comment", "status_changed")]
+    body = "\n".join(f"{i}. {text}" for i, text in enumerate(steps, start=1))
+    intro = detail.description or detail.case.subject
+    return detail.case.subject, f"{intro}\n\n## What solved it\n\n{body}\n"

@@ -196,10 +196,15 @@ LOCAL: dict[str, Callable[[Session, dict[str, Any]], object]] = {
 def reapply(name: str) -> Callable[[Session, dict[str, Any]], None]:
     """For the rebase: re-apply a pending change; one that no longer fits the pulled
     state is left to the server to refuse (it will show in "needs attention")."""
+    return reapply_with(LOCAL[name])
+
+
+def reapply_with(apply: Callable[[Session, dict[str, Any]], object]
+                 ) -> Callable[[Session, dict[str, Any]], None]:
     def run(session: Session, args: dict[str, Any]) -> None:
         try:
             with session.begin_nested():
-                LOCAL[name](session, args)
+                apply(session, args)
         except UserFacingError:
             pass
     return run

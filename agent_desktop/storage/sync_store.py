@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Boolean, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agent_desktop.domain.synced import SYNCED_TABLES
-from agent_desktop.storage import cases
+from agent_desktop.storage import cases, knowledge_drafts
 from agent_desktop.storage.contacts import write_consent
 from agent_desktop.storage.models import (
     Base,
@@ -171,6 +171,7 @@ _WROTE: dict[str, tuple[tuple[str, str], ...]] = {
     "assign_case": (("case_events", "event_id"),),
     "add_case_note": (("case_events", "event_id"),),
     "merge_cases": (("case_events", "event_id"), ("case_events", "target_event_id")),
+    "draft_article": (("knowledge_articles", "id"),),
 }
 
 
@@ -317,6 +318,7 @@ REAPPLY: dict[str, Reapply] = {
     "set_contact_consent": lambda session, args: write_consent(
         session.connection(), str(args.get("contact_point_id", "")), args),
     **{name: cases.reapply(name) for name in cases.LOCAL},
+    **{name: cases.reapply_with(fn) for name, fn in knowledge_drafts.LOCAL.items()},
 }
 
 

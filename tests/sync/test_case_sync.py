@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.services import cases
 from agent_desktop.services.context import AgentContext, agent_by_username
 from agent_desktop.services.sync import SyncService
@@ -111,3 +112,32 @@ def test_a_case_changed_on_two_desks_offline(
     sent = _rows(b, "SELECT channel, status, subject FROM customer_notifications "
                     f"WHERE related_id = '{made.case_id}'")
     assert sent == [("email", "sent", f"Your case {made.case_number}: Resolved")]
+
+
+def test_a_solved_case_seeds_an_article_a_supervisor_publishes(
+        desks: tuple[list[Store], list[SyncService]]) -> None:
+    (a, b), (sync_a, sync_b) = desks
+    agent, supervisor = _who(a, "agent"), _who(b, "supervisor")
+    made = cases.create_case(a, agent, _customer_with_email(a), "trouble_ticket", "normal",
+                             "Modem blinks orange", category="technical")
+    with pytest.raises(UserFacingError, match="Resolve the case first"):
+        cases.draft_from_case(a, agent, made.case_id, "t", "b" * 40, "internet")
+    cases.add_case_note(a, agent, made.case_id, "Replaced the splitter; sync came back.")
+    cases.change_status(a, agent, made.case_id, "resolved", "Working again.")
+    title, body = cases.case_article_draft(cases.load_case(a, made.case_id))
+    assert title == "Modem blinks orange" and "Replaced the splitter" in body
+    draft = cases.draft_from_case(a, agent, made.case_id, title, body, "internet",
+                                  ["modem"])
+    with pytest.raises(UserFacingError, match="Only a supervisor"):
+        cases.publish_article(a, agent, draft)
+    for service in (sync_a, sync_b):
+        status, _ = service.sync()
+        assert status.online and status.rejected == 0, status
+    cases.publish_article(b, supervisor, draft)
+    for service in (sync_b, sync_a):
+        status, _ = service.sync()
+        assert status.online and status.pending == 0 and status.rejected == 0, status
+    for desk in (a, b):
+        [(status_, source)] = _rows(
+            desk, f"SELECT status, source_case_id FROM knowledge_articles WHERE id = '{draft}'")
+        assert (status_, source) == ("published", made.case_id)
