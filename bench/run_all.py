@@ -36,8 +36,11 @@ def main() -> None:
     run("lookup_bench.py", "--store", store)
     run("ui_bench.py", "--store", store)
     run("startup_bench.py", "--store", store)
+    run("first_sync.py")
     run("sync_push.py")
     run("sync_propagation.py")
+    run("knowledge_bench.py")
+    run("case_list_bench.py")
 
 
 if __name__ == "__main__":

@@ -296,7 +296,7 @@ class CaseList:
 
     def warm(self, generation: int = 0) -> None:
         """Read the filter's search text ahead (while the agent looks at the list)."""
-        self._fresh(generation)
+        self._fresh(generation, self._clock)
         if self._text is None:
             self._text = self._q().search_text()
 
@@ -330,7 +330,7 @@ class CaseList:
     def counts(self, generation: int = 0, now: datetime | None = None) -> dict[str, int]:
         """How many cases each saved view holds now."""
         at = now or _now()
-        self._fresh(generation)
+        self._fresh(generation, self._clock)
         assert self._queues is not None
         return self._q().counts(self._who.agent_id, self._queues, at, end_of_day(at))
 

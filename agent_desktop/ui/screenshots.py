@@ -66,6 +66,7 @@ def _cases(window: MainWindow, customer: Customer360, shot: Shot) -> None:
         detail.insert_macro(1)
     shot("18-case-detail")
     dialog = page.new_case(customer)
+    dialog.type.setCurrentIndex(dialog.type.findData("trouble_ticket"))
     dialog.subject.setText("Wi-Fi drops when the microwave is on")
     dialog.adjustSize()
     shot("19-new-case", dialog)

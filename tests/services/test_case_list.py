@@ -179,3 +179,29 @@ def test_an_article_is_linked_by_its_code_once(store: Store) -> None:
         cases.link_article_by_code(store, who, made.case_id, "kb-99999")
     with pytest.raises(UserFacingError, match="Type the article's code"):
         cases.link_article_by_code(store, who, made.case_id, "  ")
+
+
+def test_typing_in_the_filter_reads_the_views_ids_once(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from agent_desktop.storage.cases import CaseListQueries
+
+    reads: list[str] = []
+    original = CaseListQueries.view_ids
+
+    def counted(self: CaseListQueries, view: str, *args: object) -> list[str]:
+        reads.append(view)
+        return original(self, view, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(CaseListQueries, "view_ids", counted)
+    reader = cases.CaseList(store, _who(store))
+    try:
+        reader.open("all_open", generation=1, clock=1)
+        reader.warm(1)  # read ahead after the list shows
+        for typed in ("b", "bi", "bil", "bill"):
+            reader.open("all_open", typed, generation=1, clock=1)
+        assert reads == ["all_open"]
+        reader.open("all_open", "bill", generation=1, clock=2)  # time moved on
+        reader.open("all_open", "bill", generation=2, clock=2)  # cases changed
+        assert reads == ["all_open"] * 3
+    finally:
+        reader.close()

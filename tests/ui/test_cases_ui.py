@@ -455,6 +455,9 @@ def test_a_case_pulled_by_sync_shows_in_the_list(
     made = cases.create_case(store, other, customer_id, "complaint", "high",
                              "Arrived from another desk")
     assert made.case_id not in pane.model.ids()
+    chosen = pane.model.case_id(3)
+    pane.table.selectRow(3)
     with qtbot.waitSignal(pane.shown, timeout=10000):
         window._customers_changed(frozenset({customer_id}))  # what a pull reports
     assert made.case_id in pane.model.ids()
+    assert pane.current_id() == chosen  # the agent's place in the list is kept

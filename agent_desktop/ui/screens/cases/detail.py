@@ -159,6 +159,7 @@ class CaseDetailView(QWidget):
         top.addWidget(self.number)
         self.badges = QHBoxLayout()
         self.badges.setSpacing(6)
+        self.sla_badge = QLabel()  # replaced by the case's SLA badge in show_sheet
         top.addLayout(self.badges)
         top.addStretch(1)
         hl.addLayout(top)

@@ -47,7 +47,7 @@ _FIRST_CATEGORY = {"inquiry": "BILLING-INQUIRY", "trouble_ticket": "TECH-INTERNE
 _PRIORITIES = ("urgent", "high", "normal", "low")
 
 
-class _ActionDialog(QDialog):
+class ActionDialog(QDialog):
     """Save / Cancel, a line for refusals, and the submit-then-wait protocol."""
 
     submitted = Signal()
@@ -106,7 +106,7 @@ class _ActionDialog(QDialog):
         self.revalidate()
 
 
-class NewCaseDialog(_ActionDialog):
+class NewCaseDialog(ActionDialog):
     """A case for the customer on screen: type, priority, category, product, subject
     (focused) and description. Ctrl+Shift+N, the subject, Enter."""
 
@@ -269,7 +269,7 @@ class NewCaseDialog(_ActionDialog):
                            f"{local_time(due, '%a %b %d, %H:%M')} ({hours} business hours).")
 
 
-class StatusDialog(_ActionDialog):
+class StatusDialog(ActionDialog):
     """Moving a case to ``target``: an optional comment, and whether the customer is told."""
 
     def __init__(self, case_number: str, target: str, parent: QWidget | None = None) -> None:
@@ -295,7 +295,7 @@ class StatusDialog(_ActionDialog):
         self.comment.setFocus()
 
 
-class EscalateDialog(_ActionDialog):
+class EscalateDialog(ActionDialog):
     """A higher priority (its due time follows) and the reason, which is required."""
 
     def __init__(self, case_number: str, priority: str, parent: QWidget | None = None) -> None:
@@ -332,7 +332,7 @@ class EscalateDialog(_ActionDialog):
         return ok
 
 
-class AssignDialog(_ActionDialog):
+class AssignDialog(ActionDialog):
     """Agents who have the skill the case needs, least busy first; type to narrow."""
 
     def __init__(self, case_number: str, skill: str, choices: Sequence[AgentChoice],
@@ -397,7 +397,7 @@ class AssignDialog(_ActionDialog):
         return super().eventFilter(watched, event)
 
 
-class MergeDialog(_ActionDialog):
+class MergeDialog(ActionDialog):
     """Pick the case that continues; this one (the duplicate) is closed into it."""
 
     def __init__(self, case_number: str, choices: Sequence[ViewRow],
@@ -446,7 +446,7 @@ class MergeDialog(_ActionDialog):
         return self.chosen() is not None
 
 
-class LinkArticleDialog(_ActionDialog):
+class LinkArticleDialog(ActionDialog):
     """A knowledge article by its code, until the knowledge screen links them itself."""
 
     def __init__(self, case_number: str, parent: QWidget | None = None) -> None:

@@ -77,7 +77,7 @@ class CaseListPane(QWidget):
         self.counts: dict[str, int] = {}
         self._warm_asked = -1
         self._closing = False
-        self._keep_id: str | None = None
+        self._keep: tuple[int, str | None] = (0, None)  # (request, case to keep selected)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(12, 10, 12, 8)
@@ -166,12 +166,12 @@ class CaseListPane(QWidget):
         self.view = VIEWS[index]
         self.reload()
 
-    def reload(self) -> None:
+    def reload(self) -> int:
         """Ask for the current view and filter (the newest request wins)."""
         if self._closing:
-            return
-        self._runner.request(("open", self.view, self.filter.text(), self.generation,
-                              self.clock))
+            return 0
+        return self._runner.request(("open", self.view, self.filter.text(), self.generation,
+                                     self.clock))
 
     def refresh(self, cases_changed: bool = True) -> None:
         """Cases changed (here, or pulled by sync), or time moved on: read afresh, keeping
@@ -180,8 +180,8 @@ class CaseListPane(QWidget):
             self.generation += 1
         else:
             self.clock += 1
-        self._keep_id = self.current_id()
-        self.reload()
+        keep = self.current_id()
+        self._keep = (self.reload(), keep)
         self.load_counts()
 
     def load_counts(self) -> None:
@@ -196,13 +196,14 @@ class CaseListPane(QWidget):
             self._failed_counts).run()
 
     # --- answers ---------------------------------------------------------------------------
-    def _answered(self, _number: int, answer: object) -> None:
+    def _answered(self, number: int, answer: object) -> None:
         if not isinstance(answer, tuple):
             self.filter_ready.emit()  # the search text read ahead: nothing to show
             return
         result, first = answer
         assert isinstance(result, ViewIds)
-        keep, self._keep_id = self._keep_id, None  # after a refresh, not a new view
+        # The selection stays on its case after a refresh; a new view starts at the top.
+        keep = self._keep[1] if self._keep[0] == number else None
         self.model.reset(result, first)
         count = len(result.ids)
         label = VIEW_LABELS[result.view]

@@ -9,7 +9,6 @@ where the agent is looking: in the dialog they are in, or on the case's header.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -23,6 +22,7 @@ from agent_desktop.services.customer360 import Customer360
 from agent_desktop.storage.store import Store, StoreError
 from agent_desktop.ui.screens.cases.detail import CaseDetailView
 from agent_desktop.ui.screens.cases.dialogs import (
+    ActionDialog,
     AssignDialog,
     EscalateDialog,
     LinkArticleDialog,
@@ -88,9 +88,8 @@ class CasesPage(QWidget):
     def refresh(self, cases_changed: bool = True) -> None:
         """Cases changed (or time passed): the list, the counts and every open case are
         read again."""
-        if not self._loaded:
-            return
-        self.list.refresh(cases_changed)
+        if self._loaded:
+            self.list.refresh(cases_changed)
         for case_id in list(self._details):
             self._load(case_id)
 
@@ -98,7 +97,7 @@ class CasesPage(QWidget):
         """The window's clock (every 30 s): due times come closer; once a minute, what
         the agent looks at is read again."""
         self._ticks += 1
-        if self._ticks % 2 == 0 and self.isVisible() and self._loaded:
+        if self._ticks % 2 == 0 and self.isVisible():
             self.refresh(cases_changed=False)
 
     def show_list(self) -> None:
@@ -168,7 +167,7 @@ class CasesPage(QWidget):
 
     # --- writes -----------------------------------------------------------------------------
     def _write(self, fn: Callable[[], CaseChange], *, done: str,
-               dialog: Any = None, view: CaseDetailView | None = None,
+               dialog: ActionDialog | None = None, view: CaseDetailView | None = None,
                then: Callable[[CaseChange], None] | None = None) -> None:
         """Run a change on the writer; refresh what it changed, or show the refusal in the
         dialog (kept open, input kept) or on the case."""
