@@ -18,26 +18,18 @@ from sqlalchemy.orm import Session
 
 from agent_desktop.domain import cases as rules
 from agent_desktop.domain.errors import UserFacingError
-from server_stub.mutations import Actor, MutationRejected, hex_id, optional_hex_id
-from server_stub.store import SyncedRow, next_change_seq
+from server_stub.mutations import (
+    Actor,
+    MutationRejected,
+    hex_id,
+    optional_hex_id,
+    put_row,
+)
+from server_stub.store import SyncedRow
 
 
 def _get(session: Session, table: str, row_id: str) -> SyncedRow | None:
     return session.get(SyncedRow, (table, row_id))
-
-
-def _put(session: Session, table: str, row_id: str, data: dict[str, Any],
-         now: datetime) -> int:
-    """Insert or replace a row, stamped with a new change_seq."""
-    seq = next_change_seq(session)
-    existing = _get(session, table, row_id)
-    if existing is None:
-        session.add(SyncedRow(table_name=table, id=row_id, data=data, change_seq=seq,
-                              updated_at=now))
-    else:
-        existing.data, existing.change_seq, existing.updated_at = data, seq, now
-    session.flush()
-    return seq
 
 
 def _iso(value: object) -> object:
@@ -80,7 +72,7 @@ def _event(session: Session, args: dict[str, Any], actor: Actor, case_id: str, a
     event_id = hex_id(args, key, "The event id")
     if _get(session, "case_events", event_id) is not None:
         raise MutationRejected(f"Event {event_id} already exists; events are never changed.")
-    return _put(session, "case_events", event_id, {
+    return put_row(session, "case_events", event_id, {
         "id": event_id, "case_id": case_id, "at": at.isoformat(), "actor_id": actor.user_id,
         "kind": kind, "visibility": visibility, "body": body, "before": before or {},
         "after": after or {}, "seconds_spent": seconds_spent,
@@ -139,7 +131,7 @@ def apply_create_case(session: Session, actor: Actor, args: dict[str, Any],
         "closed_at": None, "created_at": at.isoformat(), "updated_at": at.isoformat(),
         "version": 1,
     }
-    _put(session, "cases", case_id, data, now)
+    put_row(session, "cases", case_id, data, now)
     return _event(session, args, actor, case_id, at, "created", now, body=subject,
                   after={"status": "new", "priority": data["priority"],
                          "queue": data["queue"]})
@@ -151,7 +143,7 @@ def apply_change_case_status(session: Session, actor: Actor, args: dict[str, Any
     at = _at(args, now)
     fields = _rules(rules.plan_status_change, _facts(row), str(args.get("status")), at)
     before, after, data = _change(row, fields, at, session)
-    _put(session, "cases", row.id, data, now)
+    put_row(session, "cases", row.id, data, now)
     notify = bool(args.get("notify"))
     body = str(args.get("body") or "")[: rules.MAX_CASE_TEXT]
     seq = _event(session, args, actor, row.id, at, "status_changed", now, body=body,
@@ -179,7 +171,7 @@ def _notify(session: Session, args: dict[str, Any], case: dict[str, Any], status
         raise MutationRejected("The customer has not agreed to updates on that "
                                f"{'email address' if kind == 'email' else 'number'}.")
     label = rules.STATUS_LABELS.get(status, status)
-    return _put(session, "customer_notifications", notification_id, {
+    return put_row(session, "customer_notifications", notification_id, {
         "id": notification_id, "customer_id": case.get("customer_id"),
         "channel": "email" if kind == "email" else "sms",
         "destination": contact.data.get("value"), "template": "case_status",
@@ -195,7 +187,7 @@ def apply_set_case_priority(session: Session, actor: Actor, args: dict[str, Any]
     at = _at(args, now)
     fields = _rules(rules.plan_priority_change, _facts(row), str(args.get("priority")))
     before, after, data = _change(row, fields, at, session)
-    _put(session, "cases", row.id, data, now)
+    put_row(session, "cases", row.id, data, now)
     return _event(session, args, actor, row.id, at,
                   "escalated" if args.get("escalate") else "priority", now,
                   body=str(args.get("body") or "")[: rules.MAX_CASE_TEXT],
@@ -218,7 +210,7 @@ def apply_assign_case(session: Session, actor: Actor, args: dict[str, Any],
     if row.data.get("assigned_agent_id") == agent_id:
         raise MutationRejected("The case is already assigned so.")
     before, after, data = _change(row, {"assigned_agent_id": agent_id}, at, session)
-    _put(session, "cases", row.id, data, now)
+    put_row(session, "cases", row.id, data, now)
     return _event(session, args, actor, row.id, at, "assigned", now, before=before,
                   after=after)
 
@@ -248,7 +240,7 @@ def apply_merge_cases(session: Session, actor: Actor, args: dict[str, Any],
     before, after, data = _change(source, {"merged_into_id": target.id, "status": "closed",
                                            "closed_at": at, "pending_since": None},
                                   at, session)
-    _put(session, "cases", source.id, data, now)
+    put_row(session, "cases", source.id, data, now)
     _event(session, args, actor, source.id, at, "merged", now,
            body=f"Merged into {target.data.get('case_number')}.", before=before, after=after)
     return _event(session, args, actor, target.id, at, "merged_in", now,
@@ -265,7 +257,7 @@ def apply_link_article(session: Session, actor: Actor, args: dict[str, Any],
     if _get(session, "case_articles", key) is not None:
         return None  # already linked
     at = _at(args, now)
-    return _put(session, "case_articles", key, {
+    return put_row(session, "case_articles", key, {
         "case_id": row.id, "article_id": article_id, "linked_at": at.isoformat(),
         "linked_by": actor.user_id}, now)
 

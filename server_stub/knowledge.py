@@ -16,21 +16,14 @@ from sqlalchemy.orm import Session
 
 from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.domain.knowledge_drafts import check_draft
-from server_stub.mutations import Actor, MutationRejected, hex_id, optional_hex_id
-from server_stub.store import SyncedRow, next_change_seq
-
-
-def _put(session: Session, table: str, row_id: str, data: dict[str, Any],
-         now: datetime) -> int:
-    seq = next_change_seq(session)
-    existing = session.get(SyncedRow, (table, row_id))
-    if existing is None:
-        session.add(SyncedRow(table_name=table, id=row_id, data=data, change_seq=seq,
-                              updated_at=now))
-    else:
-        existing.data, existing.change_seq, existing.updated_at = data, seq, now
-    session.flush()
-    return seq
+from server_stub.mutations import (
+    Actor,
+    MutationRejected,
+    hex_id,
+    optional_hex_id,
+    put_row,
+)
+from server_stub.store import SyncedRow
 
 
 def _when(args: dict[str, Any], key: str, now: datetime) -> datetime:
@@ -56,7 +49,7 @@ def apply_vote_article(session: Session, actor: Actor, args: dict[str, Any],
     if session.get(SyncedRow, ("knowledge_votes", vote_id)) is not None:
         raise MutationRejected(f"Vote {vote_id} already exists; votes are never changed.")
     at = _when(args, "created_at", now).isoformat()
-    return _put(session, "knowledge_votes", vote_id, {
+    return put_row(session, "knowledge_votes", vote_id, {
         "id": vote_id, "article_id": article_id, "agent_id": actor.user_id,
         "helpful": helpful, "created_at": at}, now)
 
@@ -78,7 +71,7 @@ def apply_draft_article(session: Session, actor: Actor, args: dict[str, Any],
     if not isinstance(code, str) or not 3 <= len(code) <= 16:
         raise MutationRejected("The draft needs a code of 3 to 16 characters.")
     at = _when(args, "created_at", now).isoformat()
-    return _put(session, "knowledge_articles", article_id, {
+    return put_row(session, "knowledge_articles", article_id, {
         "id": article_id, "code": code, "title": title, "product": product, "tags": tags,
         "body_md": body, "article_version": 1, "status": "draft",
         "source_case_id": case_id, "helpful_count": 0, "not_helpful_count": 0,
@@ -97,7 +90,7 @@ def apply_publish_article(session: Session, actor: Actor, args: dict[str, Any],
         raise MutationRejected("Nobody publishes their own draft: ask another supervisor.",
                                "forbidden")
     version = row.data.get("version")
-    return _put(session, "knowledge_articles", article_id, {
+    return put_row(session, "knowledge_articles", article_id, {
         **row.data, "status": "published", "updated_at": now.isoformat(),
         "version": (version if isinstance(version, int) else 0) + 1}, now)
 

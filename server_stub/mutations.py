@@ -74,6 +74,30 @@ def optional_hex_id(args: dict[str, Any], key: str, what: str) -> str | None:
     return None if args.get(key) is None else hex_id(args, key, what)
 
 
+def put_row(session: Session, table: str, row_id: str, data: dict[str, Any],
+            now: datetime) -> int:
+    """Insert or replace a synced row, stamped with a new change_seq; returns it."""
+    seq = next_change_seq(session)
+    existing = session.get(SyncedRow, (table, row_id))
+    if existing is None:
+        session.add(SyncedRow(table_name=table, id=row_id, data=data, change_seq=seq,
+                              updated_at=now))
+    else:
+        existing.data, existing.change_seq, existing.updated_at = data, seq, now
+    session.flush()
+    return seq
+
+
+def update_row(session: Session, row: SyncedRow, changes: dict[str, Any],
+               now: datetime) -> int:
+    """Change some fields of a mutable row (plain fields: the last write applied wins):
+    a new version, updated_at and change_seq."""
+    version = row.data.get("version")
+    data = {**row.data, **changes, "updated_at": now.isoformat(),
+            "version": (version if isinstance(version, int) else 0) + 1}
+    return put_row(session, row.table_name, row.id, data, now)
+
+
 def apply_add_note(
     session: Session, actor: Actor, args: dict[str, Any], now: datetime
 ) -> int | None:
@@ -195,17 +219,7 @@ def apply_set_agent_limits(
         raise MutationRejected("Only an admin changes an admin's limits.", "forbidden")
     if all(before.get(k) == v for k, v in changes.items()):
         return None  # already so: nothing changes, nobody needs a poke
-    version = before.get("version")
-    existing.data = {
-        **before,
-        **changes,
-        "updated_at": now.isoformat(),
-        "version": (version if isinstance(version, int) else 0) + 1,
-    }
-    existing.change_seq = next_change_seq(session)
-    existing.updated_at = now
-    session.flush()
-    return existing.change_seq
+    return update_row(session, existing, changes, now)
 
 
 def apply_set_contact_consent(
@@ -227,17 +241,7 @@ def apply_set_contact_consent(
         raise MutationRejected(exc.message) from None
     if all(bool(before.get(k)) == v for k, v in changes.items()):
         return None  # already so
-    version = before.get("version")
-    existing.data = {
-        **before,
-        **changes,
-        "updated_at": now.isoformat(),
-        "version": (version if isinstance(version, int) else 0) + 1,
-    }
-    existing.change_seq = next_change_seq(session)
-    existing.updated_at = now
-    session.flush()
-    return existing.change_seq
+    return update_row(session, existing, changes, now)
 
 
 ALL_ROLES: frozenset[Role] = frozenset(ROLES)
