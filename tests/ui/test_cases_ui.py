@@ -19,6 +19,7 @@ from agent_desktop.ui.main_window import AREAS, MainWindow
 from agent_desktop.ui.screens.cases.detail import CaseDetailView
 from agent_desktop.ui.screens.cases.dialogs import (
     AssignDialog,
+    DraftArticleDialog,
     EscalateDialog,
     LinkArticleDialog,
     MergeDialog,
@@ -461,3 +462,35 @@ def test_a_case_pulled_by_sync_shows_in_the_list(
         window._customers_changed(frozenset({customer_id}))  # what a pull reports
     assert made.case_id in pane.model.ids()
     assert pane.current_id() == chosen  # the agent's place in the list is kept
+
+
+def test_alt_w_on_a_solved_case_writes_a_draft_article(
+        qtbot: QtBot, window: MainWindow, store: Store) -> None:
+    who = _who(store)
+    customer, _name = _customer(store)
+    made = cases.create_case(store, who, customer, "trouble_ticket", "normal",
+                             "Remote stopped pairing", category="technical")
+    cases.add_case_note(store, who, made.case_id, "Held Home and Back for 5 seconds.")
+    cases.change_status(store, who, made.case_id, "resolved", "Remote pairs again.")
+    detail = _open_case(qtbot, window, made.case_id)
+    assert detail.draft_button.isEnabled()
+    qtbot.keyClick(detail, Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    dialog = _dialog(qtbot, window, DraftArticleDialog)
+    assert isinstance(dialog, DraftArticleDialog)
+    assert dialog.title.text() == "Remote stopped pairing"
+    assert "Held Home and Back" in dialog.body.toPlainText()
+    dialog.product.clear()
+    assert not dialog.save_button.isEnabled() and "the product" in dialog.hint.text()
+    qtbot.keyClicks(dialog.product, "tv")
+    qtbot.keyClicks(dialog.tags, "remote, pairing")
+    assert dialog.save_button.isEnabled()
+    qtbot.keyClick(dialog.title, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.cases.dialog is None, timeout=10000)
+    with store.engine.connect() as conn:
+        status, product, tags = conn.exec_driver_sql(
+            "SELECT status, product, tags FROM knowledge_articles WHERE source_case_id = ?",
+            (made.case_id,)).one()
+        names = [r[0] for r in conn.exec_driver_sql(
+            "SELECT name FROM sync_outbox ORDER BY mutation_id")]
+    assert (status, product) == ("draft", "tv") and "pairing" in tags
+    assert names[-1] == "draft_article"

@@ -133,6 +133,7 @@ class CaseDetailView(QWidget):
     assign_requested = Signal(str, str)  # case id, "me" | "pick" | "none"
     merge_requested = Signal(str)
     article_requested = Signal(str)
+    draft_requested = Signal(str)  # case id: write a knowledge article from it
     note_requested = Signal(str, str, str, int)  # case id, body, visibility, seconds spent
     customer_requested = Signal(str, str)  # customer id, name
     case_link_requested = Signal(str)  # another case's id
@@ -220,8 +221,12 @@ class CaseDetailView(QWidget):
         self.article_button = QPushButton("&Link article\u2026")
         self.article_button.setToolTip("Link a knowledge article by its code (Alt+L)")
         self.article_button.clicked.connect(lambda: self.article_requested.emit(self.case_id))
+        self.draft_button = QPushButton("&Write article\u2026")
+        self.draft_button.setToolTip("Solved it? Write what worked as a knowledge article "
+                                     "(Alt+W); a supervisor publishes it")
+        self.draft_button.clicked.connect(lambda: self.draft_requested.emit(self.case_id))
         for button in (self.status_button, self.escalate_button, self.assign_button,
-                       self.merge_button, self.article_button):
+                       self.merge_button, self.article_button, self.draft_button):
             actions.addWidget(button)
         actions.addStretch(1)
         outer.addLayout(actions)
@@ -419,6 +424,7 @@ class CaseDetailView(QWidget):
         self.unassign.setEnabled(d.case.assigned_agent_id is not None)
         self.merge_button.setEnabled(not merged)
         self.article_button.setEnabled(not merged)
+        self.draft_button.setEnabled(not merged and not working)
         self.note_edit.setEnabled(not merged)
         self.save_note.setEnabled(not merged)
         if merged:

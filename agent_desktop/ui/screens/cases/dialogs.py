@@ -469,6 +469,62 @@ class LinkArticleDialog(ActionDialog):
         return bool(self.code.text().strip())
 
 
+class DraftArticleDialog(ActionDialog):
+    """Write once, reuse: a knowledge article drafted from a solved case (a supervisor
+    publishes it)."""
+
+    def __init__(self, case_number: str, title: str, body: str, product: str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(f"Write an article from {case_number}", parent)
+        intro = QLabel("What solved this case, for the next agent who meets it. It is saved "
+                       "as a draft; a supervisor reviews and publishes it.")
+        intro.setWordWrap(True)
+        self.layout_.addWidget(intro)
+        form = QFormLayout()
+        self.title = QLineEdit(title)
+        self.title.setAccessibleName("Article title")
+        form.addRow("&Title", self.title)
+        self.product = QLineEdit(product)
+        self.product.setAccessibleName("Product")
+        self.product.setPlaceholderText("internet, tv, phone, mobile, security, billing\u2026")
+        form.addRow("&Product", self.product)
+        self.tags = QLineEdit()
+        self.tags.setAccessibleName("Tags")
+        self.tags.setPlaceholderText("comma separated, e.g. modem, outage")
+        form.addRow("T&ags", self.tags)
+        self.body = QPlainTextEdit(body)
+        self.body.setAccessibleName("Article text")
+        self.body.setTabChangesFocus(True)
+        self.body.setMinimumHeight(220)
+        form.addRow("&Steps", self.body)
+        self.layout_.addLayout(form)
+        self.hint = QLabel()
+        self.hint.setObjectName("muted")
+        self.layout_.addWidget(self.hint)
+        self.finish_layout()
+        self.save_words("Save draft")
+        self.setMinimumWidth(640)
+        for edit in (self.title, self.product):
+            edit.textChanged.connect(lambda _t: self.revalidate())
+        self.body.textChanged.connect(self.revalidate)
+        self.revalidate()
+        self.title.setFocus()
+
+    def valid(self) -> bool:
+        problems = []
+        if not self.title.text().strip():
+            problems.append("a title")
+        if not self.product.text().strip():
+            problems.append("the product")
+        if len(self.body.toPlainText().strip()) < 20:
+            problems.append("the steps (a sentence or two)")
+        self.hint.setText("Still needed: " + ", ".join(problems) + "." if problems else "")
+        return not problems
+
+    def tag_list(self) -> list[str]:
+        return [t.strip() for t in self.tags.text().split(",") if t.strip()]
+
+
 def _html(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 

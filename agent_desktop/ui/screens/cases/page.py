@@ -17,13 +17,14 @@ from PySide6.QtWidgets import QApplication, QDialog, QTabWidget, QVBoxLayout, QW
 from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.services import cases as service
 from agent_desktop.services.cases import AgentChoice, CaseChange, CaseSheet, ViewRow
-from agent_desktop.services.context import AgentContext
+from agent_desktop.services.context import AgentContext, Changes
 from agent_desktop.services.customer360 import Customer360
 from agent_desktop.storage.store import Store, StoreError
 from agent_desktop.ui.screens.cases.detail import CaseDetailView
 from agent_desktop.ui.screens.cases.dialogs import (
     ActionDialog,
     AssignDialog,
+    DraftArticleDialog,
     EscalateDialog,
     LinkArticleDialog,
     MergeDialog,
@@ -114,6 +115,7 @@ class CasesPage(QWidget):
             view.assign_requested.connect(self._assign)
             view.merge_requested.connect(self._ask_merge)
             view.article_requested.connect(self._ask_article)
+            view.draft_requested.connect(self._ask_draft)
             view.note_requested.connect(self._save_note)
             view.customer_requested.connect(self.open_customer)
             view.case_link_requested.connect(self.open_case)
@@ -338,6 +340,27 @@ class CasesPage(QWidget):
                         done="Article linked", dialog=dialog, view=view)
 
         dialog.submitted.connect(submit)
+        self._open_dialog(dialog)
+
+    def _ask_draft(self, case_id: str) -> None:
+        found = self._sheet(case_id)
+        if found is None:
+            return
+        view, sheet = found
+        number = sheet.detail.case.case_number
+        title, body = service.case_article_draft(sheet.detail)
+        dialog = DraftArticleDialog(number, title, body, sheet.detail.category, self)
+        store, who = self.store, self.who
+
+        def draft() -> CaseChange:
+            service.draft_from_case(store, who, case_id, dialog.title.text(),
+                                    dialog.body.toPlainText(), dialog.product.text(),
+                                    dialog.tag_list())
+            return CaseChange(case_id, number, Changes(cases=True))
+
+        dialog.submitted.connect(lambda: self._write(
+            draft, done="Draft article saved; a supervisor publishes it", dialog=dialog,
+            view=view))
         self._open_dialog(dialog)
 
     def _save_note(self, case_id: str, body: str, visibility: str, seconds: int) -> None:
