@@ -20,7 +20,7 @@ from agent_desktop.services.context import AgentContext, agent_by_username
 from agent_desktop.services.sync import SyncService
 from agent_desktop.storage import sync_store
 from agent_desktop.storage.store import Store, StoreError, open_store
-from agent_desktop.ui import theme
+from agent_desktop.ui import gc_guard, theme
 from agent_desktop.ui.main_window import MainWindow
 from agent_desktop.ui.sync_status import SyncController
 from agent_desktop.ui.tasks import Job, Pools, Relay
@@ -164,6 +164,7 @@ def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
     log_file = logs.configure()
     configure_qt_settings()
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    gc_guard.install(app)  # cyclic GC only on the UI thread (see ui/gc_guard.py)
     assert isinstance(app, QApplication)
     settings = Settings()
     theme.apply(app, str(settings.get("theme")), int(settings.get("font_scale")))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 import shutil
 import threading
@@ -69,6 +70,15 @@ def store(store_path: Path) -> Iterator[object]:
 def no_leaked_threads_or_timers(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail a test that leaves background work, threads or running timers behind."""
     before = {t.ident for t in threading.enumerate()}
+    if "qapp" in request.fixturenames or "qtbot" in request.fixturenames:
+        from PySide6.QtWidgets import QApplication
+
+        from agent_desktop.ui import gc_guard
+
+        request.getfixturevalue("qapp")
+        app = QApplication.instance()
+        assert app is not None
+        gc_guard.install(app)  # as the app does: GC never runs on a worker thread
     yield
     if "qapp" not in request.fixturenames and "qtbot" not in request.fixturenames:
         leaked = [t for t in threading.enumerate()
@@ -80,6 +90,8 @@ def no_leaked_threads_or_timers(request: pytest.FixtureRequest) -> Iterator[None
     from PySide6.QtWidgets import QApplication
 
     from agent_desktop.ui.tasks import Pools
+
+    gc.collect()  # on this (the UI) thread: the guard keeps collections off the others
 
     assert Pools.wait_idle(10000), "background work still running after the test"
     app = QApplication.instance()

@@ -490,3 +490,25 @@ def case_article_draft(detail: CaseDetail) -> tuple[str, str]:
     body = "\n".join(f"{i}. {text}" for i, text in enumerate(steps, start=1))
     intro = detail.description or detail.case.subject
     return detail.case.subject, f"{intro}\n\n## What solved it\n\n{body}\n"
+
+
+@dataclass(frozen=True, slots=True)
+class DraftRow:
+    id: str
+    code: str
+    title: str
+    product: str
+    case_number: str
+    written_at: datetime
+
+
+def list_drafts(store: Store) -> list[DraftRow]:
+    """Draft articles waiting for a supervisor, oldest first."""
+    with store.reading() as session:
+        rows = session.connection().exec_driver_sql(
+            "SELECT k.id, k.code, k.title, k.product, COALESCE(c.case_number, ''), "
+            "k.created_at FROM knowledge_articles k LEFT JOIN cases c "
+            "ON c.id = k.source_case_id WHERE k.status = 'draft' ORDER BY k.created_at"
+        ).fetchall()
+    return [DraftRow(str(r[0]), r[1], r[2], r[3], r[4],
+                     datetime.fromisoformat(str(r[5])).replace(tzinfo=UTC)) for r in rows]

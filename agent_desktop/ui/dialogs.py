@@ -37,6 +37,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+N", "Write a note on the open customer (in Cases: on the open case)"),
     ("Ctrl+Enter", "Save the note"),
     ("Ctrl+Shift+C", "Consent: what the customer allows on each number and email"),
+    ("Ctrl+Shift+D", "Supervisors: draft articles to publish"),
     ("Ctrl+,", "Settings"),
     ("Ctrl+Shift+S", "Changes the sync server refused (needs attention)"),
     ("F1", "This list"),

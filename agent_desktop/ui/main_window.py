@@ -117,6 +117,7 @@ class MainWindow(QMainWindow):
         self.sync_bar: SyncStatusBar | None = None
         self._login_open = False
         self.sync_auto_login = False
+        self.drafts_dialog: object | None = None  # the last "drafts to publish" opened
         self.status_sync = QLabel("Local store \u00b7 sync not set up")
         self.status_sync.setToolTip(
             "Changes are saved in the local store and queued until a sync server is "
@@ -148,6 +149,7 @@ class MainWindow(QMainWindow):
         add("Ctrl+,", self.show_settings)
         add("Ctrl+N", self.focus_note)
         add("Ctrl+Shift+C", self.edit_consent)
+        add("Ctrl+Shift+D", self.show_drafts)
         add("Ctrl+Shift+N", self.new_case)
         add("Ctrl+Tab", lambda: self._cycle_tab(1))
         add("Ctrl+Shift+Tab", lambda: self._cycle_tab(-1))
@@ -181,6 +183,35 @@ class MainWindow(QMainWindow):
         if view is not None:
             self.nav.setCurrentRow(0)
             view.note_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def show_drafts(self) -> None:
+        """Supervisors: the draft articles waiting to be published (Ctrl+Shift+D)."""
+        from agent_desktop.services.cases import DraftRow, list_drafts, publish_article
+        from agent_desktop.ui.drafts import DraftsDialog
+
+        if self.who.role not in ("supervisor", "admin"):
+            self.statusBar().showMessage("Only a supervisor publishes articles.", 6000)
+            return
+        store, who = self.store, self.who
+
+        def show(rows: list[DraftRow]) -> None:
+            dialog = DraftsDialog(rows, self)
+            self.drafts_dialog = dialog
+
+            def publish(row: DraftRow) -> None:
+                Op(self, lambda: publish_article(store, who, row.id), write=True).success(
+                    lambda _none: published(dialog, row)).failure(
+                    lambda exc: dialog.failed(str(exc))).run()
+
+            dialog.publish_requested.connect(publish)
+            dialog.open()
+
+        def published(dialog: DraftsDialog, row: DraftRow) -> None:
+            dialog.published(row)
+            if self.sync is not None:
+                self.sync.sync_now()
+
+        Op(self, lambda: list_drafts(store)).success(show).run()
 
     def edit_consent(self) -> None:
         view = self.customers.current_view()

@@ -494,3 +494,38 @@ def test_alt_w_on_a_solved_case_writes_a_draft_article(
             "SELECT name FROM sync_outbox ORDER BY mutation_id")]
     assert (status, product) == ("draft", "tv") and "pairing" in tags
     assert names[-1] == "draft_article"
+
+
+def test_a_supervisor_publishes_a_draft_with_enter(
+        qtbot: QtBot, store: Store) -> None:
+    from agent_desktop.app import build_window, configure_qt_settings
+    from agent_desktop.platform.settings import Settings
+    from agent_desktop.ui.drafts import DraftsDialog
+
+    who = _who(store)
+    customer, _name = _customer(store)
+    made = cases.create_case(store, who, customer, "inquiry", "normal", "Paperless billing")
+    cases.change_status(store, who, made.case_id, "resolved", "Turned on e-bills.")
+    draft = cases.draft_from_case(store, who, made.case_id, "Turning on paperless billing",
+                                  "Settings > Billing > Paperless; confirm the email.",
+                                  "billing")
+    configure_qt_settings()
+    window = build_window(store, "supervisor", Settings())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.show_drafts()  # Ctrl+Shift+D
+    qtbot.waitUntil(lambda: isinstance(window.drafts_dialog, DraftsDialog)
+                    and window.drafts_dialog.isVisible(), timeout=10000)
+    dialog = window.drafts_dialog
+    assert isinstance(dialog, DraftsDialog)
+    assert [dialog.model.row(i).id for i in range(dialog.model.rowCount())] == [draft]
+    qtbot.keyClick(dialog.table, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.model.rowCount() == 0, timeout=10000)
+    assert "published" in dialog.status.text()
+    with store.engine.connect() as conn:
+        status = conn.exec_driver_sql("SELECT status FROM knowledge_articles WHERE id = ?",
+                                      (draft,)).scalar()
+    assert status == "published"
+    dialog.close()
+    window.close()
