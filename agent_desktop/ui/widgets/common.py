@@ -34,6 +34,12 @@ def muted(text: str) -> QLabel:
     return label
 
 
+def money(cents: int) -> str:
+    """Integer cents as the agent reads them: -$1,234.50."""
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents) / 100:,.2f}"
+
+
 def section_title(text: str) -> QLabel:
     label = QLabel(text)
     label.setObjectName("sectionTitle")

@@ -50,6 +50,7 @@ from agent_desktop.ui.widgets.common import (
     badge,
     fit_columns,
     make_table,
+    money,
     muted,
     section_title,
 )
@@ -63,11 +64,6 @@ _STATUS_ACTIONS: tuple[tuple[Status, str], ...] = (
     (Status.CLOSED, "C&lose"),
 )
 _PRIORITY_LEVEL = {"urgent": "danger", "high": "warning", "normal": "info", "low": "info"}
-
-
-def money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}${abs(cents) / 100:,.2f}"
 
 
 def _minutes(seconds: int) -> str:

@@ -29,14 +29,10 @@ from agent_desktop.ui.widgets.common import (
     badge,
     fit_columns,
     make_table,
+    money,
     muted,
     section_title,
 )
-
-
-def money(cents: int) -> str:
-    sign = "-" if cents < 0 else ""
-    return f"{sign}${abs(cents) / 100:,.2f}"
 
 
 def _dur(seconds: int) -> str:
