@@ -200,6 +200,15 @@ def merge(store: Store, who: AgentContext, duplicate_id: str, into_id: str) -> C
 
 def link_article(store: Store, who: AgentContext, case_id: str,
                  article_id: str) -> CaseChange:
+    """Link a knowledge article to the case (once: a second link is refused, plainly)."""
+    with store.reading() as session:
+        conn = session.connection()
+        linked = conn.exec_driver_sql(
+            "SELECT a.code FROM case_articles ca JOIN knowledge_articles a"
+            " ON a.id = ca.article_id WHERE ca.case_id = ? AND ca.article_id = ?",
+            (case_id, article_id)).first()
+    if linked is not None:
+        raise UserFacingError(f"{linked[0]} is already linked to this case.")
     return _change(store, who, "link_article", {
         "case_id": case_id, "article_id": article_id, "event_id": new_id()},
         "case.link_article", case_id)
@@ -437,11 +446,6 @@ def link_article_by_code(store: Store, who: AgentContext, case_id: str,
         if found is None:
             raise UserFacingError(f"There is no article {code.strip().upper()}; check the "
                                   "code in Knowledge (Ctrl+3).")
-        linked = conn.exec_driver_sql(
-            "SELECT 1 FROM case_articles WHERE case_id = ? AND article_id = ?",
-            (case_id, found[0])).first()
-    if linked is not None:
-        raise UserFacingError(f"{found[1]} is already linked to this case.")
     return link_article(store, who, case_id, found[0])
 
 

@@ -2738,8 +2738,10 @@ class _ChunkBuilder:
         elif age <= 21:
             states = (("new", 4), ("open", 25), ("pending_customer", 20), ("pending_internal", 16),
                       ("resolved", 35))  # fmt: skip
-        else:
+        elif age <= 60:
             states = (("closed", 93), ("resolved", 2), ("pending_internal", 2), ("open", 3))
+        else:  # a case left open for months is not what a working floor looks like
+            states = (("closed", 100),)
         final = str(_Picker(states).pick(rng))
         assignee = self._agent(queue, c.zone) if final != "new" and rng.random() < 0.85 else None
         case_id = self._case_rows(

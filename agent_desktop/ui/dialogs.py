@@ -23,6 +23,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("\u2191 / \u2193, Enter, Esc", "Knowledge: choose an article, read it, back to the list"),
     ("Alt+P, Alt+T", "Knowledge: filter by product, by tag"),
     ("Ctrl+\u2191 / Ctrl+\u2193", "The article you are reading helped / did not help"),
+    ("Ctrl+L", "Knowledge: link the article to the case open in Cases"),
     ("Ctrl+2", "Cases: the filter box (number, subject, customer); \u2193 to the list, "
      "Enter opens"),
     ("Alt+1 \u2026 Alt+6", "Cases: My cases, My queues, Due today, Breached, Unassigned, "
@@ -30,6 +31,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+Shift+N", "New case for the customer on screen: type the subject, Enter"),
     ("Alt+S, Alt+E, Alt+A, Alt+M, Alt+L", "Case: status, escalate, assign, merge, link an "
      "article"),
+    ("Alt+W, Alt+F", "Case: write a knowledge article from it, open a follow-up case"),
     ("Alt+1 \u2026 Alt+5", "Case: a canned response into the note (Alt+C: the customer)"),
     ("Ctrl+Tab / Ctrl+Shift+Tab", "Next / previous customer (or case) tab"),
     ("Ctrl+W", "Close the customer (or case) tab"),

@@ -91,6 +91,7 @@ class MainWindow(QMainWindow):
         self.cases.notice.connect(self.notify)
         self.cases.open_customer.connect(self._open_customer)
         self.cases.changed.connect(self._cases_changed)
+        self.knowledge.link_requested.connect(self.cases.link_article)
         self.customers.case_requested.connect(self.open_case)
         self.customers.new_case_requested.connect(lambda _cid: self.new_case())
         for area in AREAS[1:]:
@@ -172,6 +173,11 @@ class MainWindow(QMainWindow):
     def _area_shown(self, row: int) -> None:
         if 0 <= row < len(AREAS) and AREAS[row] == "Knowledge":
             view = self.customers.current_view()
+            case = self.cases.current_detail()
+            sheet = case.sheet if case is not None else None
+            self.knowledge.set_case_target(
+                sheet.detail.case.id if sheet is not None else None,
+                sheet.detail.case.case_number if sheet is not None else "")
             self.knowledge.activate(view.data if view is not None else None)
         if 0 <= row < len(AREAS) and AREAS[row] == "Cases":
             self.cases.activate()

@@ -61,9 +61,9 @@ def test_most_urgent_first_and_the_rows_of_any_page_in_order(store: Store) -> No
         result = reader.open("all_open", first=5)
     finally:
         reader.close()
-    assert len(result.ids) > 10 and len(result.first) == 5
-    rows = cases.view_rows(store, list(result.ids[5:10]))
-    assert [v.row.id for v in rows] == list(result.ids[5:10])
+    assert len(result.ids) >= 8 and len(result.first) == 5
+    rows = cases.view_rows(store, list(result.ids[5:8]))
+    assert [v.row.id for v in rows] == list(result.ids[5:8])
     dues = [v.row.due_at for v in cases.view_rows(store, list(result.ids))]
     assert dues == sorted(dues, key=lambda d: (d is not None, d))
 

@@ -443,6 +443,58 @@ def test_alt_l_links_an_article_by_its_code_and_an_unknown_code_is_explained(
     assert f"{code}</b> {title}" in detail.articles.text()
 
 
+def test_ctrl_l_in_knowledge_links_the_article_to_the_case_the_agent_came_from(
+        qtbot: QtBot, window: MainWindow, store: Store) -> None:
+    who = _who(store)
+    customer_id, _name = _customer(store)
+    made = cases.create_case(store, who, customer_id, "inquiry", "normal", "Router reboots")
+    detail = _open_case(qtbot, window, made.case_id)
+    screen = window.knowledge
+    qtbot.keyClick(detail.timeline, Qt.Key.Key_3, CTRL)
+    assert window.pages.currentWidget() is screen and screen.box.hasFocus()
+    assert screen.case_target == (made.case_id, made.case_number)
+    with qtbot.waitSignal(screen.searched, timeout=10000):
+        qtbot.keyClicks(screen.box, "router")
+    hit = screen.list.selected_hit()
+    assert hit is not None
+    with qtbot.waitSignal(screen.article_shown, timeout=10000):
+        qtbot.keyClick(screen.box, Qt.Key.Key_Return)
+    assert screen.reader.link.isVisible()
+    assert made.case_number in screen.reader.link.text()
+    with qtbot.waitSignal(window.cases.case_shown, timeout=10000):
+        qtbot.keyClick(screen.reader.body, Qt.Key.Key_L, CTRL)
+    assert hit.code in detail.articles.text()
+    # Once is enough: a second Ctrl+L says so where the agent is looking.
+    with qtbot.waitSignal(window.cases.notice, timeout=10000) as said:
+        qtbot.keyClick(screen.reader.body, Qt.Key.Key_L, CTRL)
+    assert said.args is not None and "already linked" in said.args[0]
+
+
+def test_alt_f_opens_a_follow_up_case_that_links_both_ways(
+        qtbot: QtBot, window: MainWindow, store: Store) -> None:
+    who = _who(store)
+    customer_id, _name = _customer(store)
+    made = cases.create_case(store, who, customer_id, "trouble_ticket", "high",
+                             "Line drops every evening", category="technical")
+    detail = _open_case(qtbot, window, made.case_id)
+    qtbot.keyClick(detail.timeline, Qt.Key.Key_F, ALT)
+    dialog = _dialog(qtbot, window, NewCaseDialog)
+    assert isinstance(dialog, NewCaseDialog)
+    assert made.case_number in dialog.windowTitle()
+    assert dialog.case_type() == "trouble_ticket" and dialog.category_group() == "technical"
+    assert dialog.subject.text() == "Follow-up: Line drops every evening"
+    qtbot.keyClicks(dialog.subject, "Engineer visit to check the line")
+    with qtbot.waitSignal(window.cases.case_shown, timeout=10000,
+                          check_params_cb=lambda shown: shown != made.case_id):
+        qtbot.keyClick(dialog.subject, Qt.Key.Key_Return)
+    child = window.cases.current_detail()
+    assert child is not None and child.sheet is not None and child is not detail
+    assert child.sheet.detail.parent_case_id == made.case_id
+    assert child.sheet.detail.case.subject == "Engineer visit to check the line"
+    assert "Follows up" in child.links.text()
+    assert _outbox(store)[-1] == "create_case"
+
+
 def test_a_case_pulled_by_sync_shows_in_the_list(
         qtbot: QtBot, window: MainWindow, store: Store) -> None:
     pane = window.cases.list

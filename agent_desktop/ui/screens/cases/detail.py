@@ -130,6 +130,7 @@ class CaseDetailView(QWidget):
     merge_requested = Signal(str)
     article_requested = Signal(str)
     draft_requested = Signal(str)  # case id: write a knowledge article from it
+    follow_up_requested = Signal(str)  # case id: open a child case that follows it up
     note_requested = Signal(str, str, str, int)  # case id, body, visibility, seconds spent
     customer_requested = Signal(str, str)  # customer id, name
     case_link_requested = Signal(str)  # another case's id
@@ -221,8 +222,14 @@ class CaseDetailView(QWidget):
         self.draft_button.setToolTip("Solved it? Write what worked as a knowledge article "
                                      "(Alt+W); a supervisor publishes it")
         self.draft_button.clicked.connect(lambda: self.draft_requested.emit(self.case_id))
+        self.follow_up_button = QPushButton("&Follow-up…")
+        self.follow_up_button.setToolTip("Open a new case that follows this one up, for the "
+                                         "same customer (Alt+F)")
+        self.follow_up_button.clicked.connect(
+            lambda: self.follow_up_requested.emit(self.case_id))
         for button in (self.status_button, self.escalate_button, self.assign_button,
-                       self.merge_button, self.article_button, self.draft_button):
+                       self.merge_button, self.article_button, self.draft_button,
+                       self.follow_up_button):
             actions.addWidget(button)
         actions.addStretch(1)
         outer.addLayout(actions)

@@ -196,6 +196,23 @@ class NewCaseDialog(ActionDialog):
         self.revalidate()
         self.subject.setFocus()
 
+    def follow_up(self, case_number: str, case_type: str, category: str,
+                  product_sku: str | None, subject: str) -> None:
+        """Start from the case this one follows up: same type, category and product."""
+        self.setWindowTitle(f"Follow-up to {case_number}")
+        for box, want in ((self.type, case_type), (self.product, product_sku)):
+            for i in range(box.count()):
+                data = box.itemData(i)
+                if data == want or (isinstance(data, tuple) and data[0] == want):
+                    box.setCurrentIndex(i)
+        for i in range(self.category.count()):
+            data = self.category.itemData(i)
+            if data and category in (data[0], data[1]):
+                self.category.setCurrentIndex(i)
+                break
+        self.subject.setText(f"Follow-up: {subject}"[: rules.MAX_SUBJECT])
+        self.subject.selectAll()
+
     # --- what the agent picked ----------------------------------------------------------
     def case_type(self) -> str:
         return str(self.type.currentData())

@@ -18,7 +18,7 @@ from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.services import cases as service
 from agent_desktop.services.cases import AgentChoice, CaseChange, CaseSheet, ViewRow
 from agent_desktop.services.context import AgentContext, Changes
-from agent_desktop.services.customer360 import Customer360
+from agent_desktop.services.customer360 import Customer360, load_360
 from agent_desktop.storage.store import Store, StoreError
 from agent_desktop.ui.screens.cases.detail import CaseDetailView
 from agent_desktop.ui.screens.cases.dialogs import (
@@ -116,6 +116,7 @@ class CasesPage(QWidget):
             view.merge_requested.connect(self._ask_merge)
             view.article_requested.connect(self._ask_article)
             view.draft_requested.connect(self._ask_draft)
+            view.follow_up_requested.connect(self._ask_follow_up)
             view.note_requested.connect(self._save_note)
             view.customer_requested.connect(self.open_customer)
             view.case_link_requested.connect(self.open_case)
@@ -342,6 +343,12 @@ class CasesPage(QWidget):
         dialog.submitted.connect(submit)
         self._open_dialog(dialog)
 
+    def link_article(self, case_id: str, article_id: str) -> None:
+        """Ctrl+L in Knowledge: link the article to the case the agent came from."""
+        store, who = self.store, self.who
+        self._write(lambda: service.link_article(store, who, case_id, article_id),
+                    done="Article linked to the case")
+
     def _ask_draft(self, case_id: str) -> None:
         found = self._sheet(case_id)
         if found is None:
@@ -410,6 +417,42 @@ class CasesPage(QWidget):
         dialog.submitted.connect(submit)
         self._open_dialog(dialog)
         return dialog
+
+    def _ask_follow_up(self, case_id: str) -> None:
+        """A child case for the same customer, starting from this case's type, category
+        and product; the customer's products come from their 360 (off the UI thread)."""
+        found = self._sheet(case_id)
+        if found is None:
+            return
+        view, sheet = found
+        head = sheet.detail.case
+        if head.customer_id is None:
+            view.show_message("This case has no customer: open a new case from the "
+                              "customer's 360 instead (Ctrl+Shift+N).")
+            return
+        store, customer_id = self.store, head.customer_id
+        Op(view, lambda: load_360(store, customer_id)).success(
+            lambda customer: self._follow_up(sheet, customer)).failure(
+            lambda exc: self._failed_on(view, exc)).run()
+
+    def _follow_up(self, sheet: CaseSheet, customer: Customer360) -> None:
+        detail = sheet.detail
+        dialog = NewCaseDialog(customer.display_name, customer.services, self.window())
+        dialog.follow_up(detail.case.case_number, detail.case.type, detail.category,
+                         detail.product_sku, detail.case.subject)
+        store, who, customer_id = self.store, self.who, customer.customer_id
+        parent_id = detail.case.id
+
+        def submit() -> None:
+            args = (dialog.case_type(), dialog.priority_code(), dialog.subject_text(),
+                    dialog.description_text(), dialog.category_group(), dialog.product_sku())
+            self._write(lambda: service.create_case(store, who, customer_id, *args,
+                                                    parent_case_id=parent_id),
+                        done="Follow-up case opened", dialog=dialog,
+                        then=lambda change: self.open_case(change.case_id))
+
+        dialog.submitted.connect(submit)
+        self._open_dialog(dialog)
 
     # --- odds and ends ------------------------------------------------------------------------
     def _failed_on(self, view: CaseDetailView, exc: BaseException) -> None:

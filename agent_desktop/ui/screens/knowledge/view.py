@@ -209,6 +209,7 @@ class ArticleReader(QWidget):
 
     vote_requested = Signal(str, bool)  # (article id, helpful)
     back_requested = Signal()
+    link_requested = Signal(str)  # article id: link it to the case the agent works on
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -263,6 +264,15 @@ class ArticleReader(QWidget):
         votes.addWidget(self.helpful)
         votes.addWidget(self.not_helpful)
         layout.addLayout(votes)
+        self.link = QPushButton("")
+        self.link.setObjectName("linkToCase")
+        self.link.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.link.clicked.connect(self.request_link)
+        self.link.hide()
+        link_row = QHBoxLayout()
+        link_row.addWidget(self.link)
+        link_row.addStretch(1)
+        layout.addLayout(link_row)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
         line.setObjectName("muted")
@@ -310,6 +320,18 @@ class ArticleReader(QWidget):
     def vote(self, helpful: bool) -> None:
         self._vote(helpful)
 
+    def set_case_target(self, case_number: str | None) -> None:
+        """Offer "Link to case ..." (Ctrl+L) while the agent works on that case."""
+        if case_number is None:
+            self.link.hide()
+            return
+        self.link.setText(f"Link to case {case_number}  (Ctrl+L)")
+        self.link.show()
+
+    def request_link(self) -> None:
+        if self.article is not None and self.link.isVisible():
+            self.link_requested.emit(self.article.id)
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.body and event.type() == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)
@@ -328,6 +350,7 @@ class KnowledgeScreen(QWidget):
     article_shown = Signal(object)  # ArticleRow shown in the reader
     voted = Signal(object)  # VoteResult
     notice = Signal(str)  # a calm message for the status bar
+    link_requested = Signal(str, str)  # (case id, article id): Ctrl+L
     vote_queued = Signal()  # a local change waits in the outbox
     filters_ready = Signal()  # the product and tag lists are filled
 
@@ -338,6 +361,7 @@ class KnowledgeScreen(QWidget):
         self.who = who
         self.base = KnowledgeBase(store)
         self.context: CallContext | None = None
+        self.case_target: tuple[str, str] | None = None  # (case id, case number)
         self.suggestions: Suggestions | None = None
         self.result: KnowledgeResult | None = None
         self._filters_loaded = False
@@ -403,6 +427,7 @@ class KnowledgeScreen(QWidget):
         self.reader = ArticleReader()
         self.reader.vote_requested.connect(self._vote)
         self.reader.back_requested.connect(self.back_to_results)
+        self.reader.link_requested.connect(self._link)
         split.addWidget(self.reader)
         split.setStretchFactor(0, 2)
         split.setStretchFactor(1, 3)
@@ -436,6 +461,7 @@ class KnowledgeScreen(QWidget):
 
         key("Ctrl+Up", lambda: self.reader.vote(True))
         key("Ctrl+Down", lambda: self.reader.vote(False))
+        key("Ctrl+L", self.link_to_case)
         self._show_idle()
 
     # --- entering the area -------------------------------------------------------------
@@ -454,6 +480,32 @@ class KnowledgeScreen(QWidget):
                 self._suggests.request(context)
         if not self.box.text().strip():
             self._show_idle()
+
+    def set_case_target(self, case_id: str | None, case_number: str = "") -> None:
+        """The case the agent came from (its tab was open on the Cases area): Ctrl+L
+        links the article in the reader, or the chosen result, to it."""
+        self.case_target = (case_id, case_number) if case_id else None
+        self.reader.set_case_target(case_number if case_id else None)
+
+    def link_to_case(self) -> None:
+        if self.case_target is None:
+            self.notice.emit("Open a case first (Ctrl+2): Ctrl+L links an article to the "
+                             "case you came from.")
+            return
+        article = self.reader.article
+        if self.box.hasFocus() or article is None:
+            hit = self.list.selected_hit()
+            article_id = hit.article_id if hit is not None else None
+        else:
+            article_id = article.id
+        if article_id is None:
+            self.notice.emit("Choose an article to link first.")
+            return
+        self._link(article_id)
+
+    def _link(self, article_id: str) -> None:
+        if self.case_target is not None:
+            self.link_requested.emit(self.case_target[0], article_id)
 
     def articles_changed(self) -> None:
         """Articles in the store changed (a pull, a published draft): bring the index up
