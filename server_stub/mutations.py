@@ -269,6 +269,11 @@ ROLES_ALLOWED.update(dict.fromkeys(_CASE_APPLIERS, ALL_ROLES))
 APPLIERS.update(_KNOWLEDGE_APPLIERS)
 ROLES_ALLOWED.update({"vote_article": ALL_ROLES, "draft_article": ALL_ROLES,
                       "publish_article": SUPERVISORS})
+from server_stub.payments import APPLIERS as _MONEY_APPLIERS  # noqa: E402
+
+APPLIERS.update(_MONEY_APPLIERS)
+ROLES_ALLOWED.update(dict.fromkeys(_MONEY_APPLIERS, ALL_ROLES))
+ROLES_ALLOWED["decide_adjustment"] = SUPERVISORS
 
 # Every mutation the server applies must name its table in the wire protocol and say who
 # may push it; failing at import beats a mutation that silently nobody may apply.
@@ -286,6 +291,9 @@ TOUCHES: dict[str, tuple[tuple[str, str], ...]] = {
                      "add_case_note", "link_article"), (("cases", "case_id"),)),
     "merge_cases": (("cases", "case_id"), ("cases", "into_case_id")),
     "publish_article": (("knowledge_articles", "article_id"),),
+    "decide_adjustment": (("adjustments", "adjustment_id"),),
+    "update_payment_method": (("payment_methods", "payment_method_id"),),
+    **dict.fromkeys(("void_payment", "refund_payment"), (("payments", "payment_id"),)),
 }
 
 

@@ -39,6 +39,7 @@ from agent_desktop.sync.protocol import (
 )
 from server_stub.errors import ApiError, unauthorized
 from server_stub.mutations import Actor, MutationRejected, apply_mutation, restamp_refused
+from server_stub.payments import audit_refused
 from server_stub.store import (
     Client,
     MutationLog,
@@ -374,9 +375,13 @@ class Auth:
 class Sync:
     """Push and pull."""
 
-    def __init__(self, sessions: sessionmaker[Session], clock: Clock) -> None:
+    def __init__(self, sessions: sessionmaker[Session], clock: Clock,
+                 gateway: object | None = None) -> None:
         self._sessions = sessions
         self._clock = clock
+        # The payment gateway (server_stub.gateway) the money mutations charge through;
+        # appliers find it in session.info (server_stub.payments).
+        self.gateway = gateway
 
     @staticmethod
     def _check(principal: Principal, version: int, client_id: str) -> None:
@@ -422,6 +427,7 @@ class Sync:
         results: list[MutationResult] = []
         top_seq: int | None = None
         with self._sessions() as session:
+            session.info["gateway"] = self.gateway
             together = self._push_together(session, principal, request.mutations)
             if together is not None:
                 return together
@@ -543,6 +549,8 @@ class Sync:
             stored = stored_rejection(reason, code)
             self._record(session, principal, mutation, digest, last, "rejected", stored)
             restamped = restamp_refused(session, mutation.name, mutation.args)
+            audit_refused(session, principal.actor, mutation.name, mutation.args, reason, code,
+                          self._clock())
             return (
                 MutationResult(
                     mutation_id=mutation.mutation_id, status="rejected", reason=reason, code=code

@@ -19,6 +19,9 @@ Tables:
 - ``rows``: the server's authoritative copy of every synced row, stamped with a global,
   strictly increasing ``change_seq`` that pull cursors point into.
 - ``change_counter``: one row that allocates ``change_seq`` values.
+- ``audit_log``: who did what to money (payments, voids, refunds, adjustments, approvals,
+  and refusals of any of them): append-only, each row hash-chained to the one before
+  (server_stub.audit; revision 0003).
 """
 
 from __future__ import annotations
@@ -67,7 +70,7 @@ _COUNTER_ID = 1
 # and as data files in the PyInstaller build (build.spec).
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BASELINE_REVISION = "0001"
-HEAD_REVISION = "0002"  # the newest revision in migrations/versions
+HEAD_REVISION = "0003"  # the newest revision in migrations/versions
 # The tables of the baseline: a database that has them but no alembic_version was made by
 # metadata.create_all before the server had migrations, and is stamped, not recreated.
 BASELINE_TABLES = frozenset(
@@ -190,6 +193,30 @@ class SyncedRow(Base):
     data: Mapped[dict[str, Any]] = mapped_column(JSONData)
     change_seq: Mapped[int] = mapped_column(BigInteger, unique=True, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class AuditRow(Base):
+    """One audited action, chained: ``hash`` = SHA-256(prev_hash + the row's fields)."""
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    client_at: Mapped[str] = mapped_column(String(40), default="")
+    actor_id: Mapped[str] = mapped_column(String(32))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    workstation: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(48))
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[str] = mapped_column(String(100))
+    customer_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    result: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    approver_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    before: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    after: Mapped[dict[str, Any]] = mapped_column(JSONData)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class ChangeCounter(Base):

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from agent_desktop.platform.credentials import TokenStore
 from agent_desktop.storage import sync_store
@@ -94,6 +95,22 @@ class SyncService:
         """Log in; the token goes to the keyring. Raises SyncError with the reason."""
         answer = self.client.login(self.username, password)
         self.tokens.save(self.server_url, self.username, answer.token)
+
+    def tokenize_card(self, number: str, exp_month: int, exp_year: int, cvc: str,
+                      holder_name: str, postal_code: str = "") -> dict[str, Any]:
+        """A new card to the gateway: its token, brand, last four and expiry come back.
+        Raises SyncError (Offline: the gateway needs the connection; Refused: why the
+        gateway said no, with its code)."""
+        return self.client.gateway("/v1/gateway/cards", {
+            "number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": cvc,
+            "holder_name": holder_name, "postal_code": postal_code})
+
+    def tokenize_bank_account(self, routing_number: str, account_number: str,
+                              holder_name: str, account_type: str = "checking"
+                              ) -> dict[str, Any]:
+        return self.client.gateway("/v1/gateway/bank-accounts", {
+            "routing_number": routing_number, "account_number": account_number,
+            "holder_name": holder_name, "account_type": account_type})
 
     def logout(self) -> None:
         """End the session on the server too (best effort: offline, the token is still

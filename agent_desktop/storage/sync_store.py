@@ -17,7 +17,7 @@ from sqlalchemy import JSON, Boolean, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agent_desktop.domain.synced import SYNCED_TABLES
-from agent_desktop.storage import cases, knowledge_drafts
+from agent_desktop.storage import cases, knowledge_drafts, payments
 from agent_desktop.storage.contacts import write_consent
 from agent_desktop.storage.models import (
     Base,
@@ -172,6 +172,7 @@ _WROTE: dict[str, tuple[tuple[str, str], ...]] = {
     "add_case_note": (("case_events", "event_id"),),
     "merge_cases": (("case_events", "event_id"), ("case_events", "target_event_id")),
     "draft_article": (("knowledge_articles", "id"),),
+    **payments.WROTE,
 }
 
 
@@ -205,7 +206,8 @@ def rejected(store: Store) -> list[Rejected]:
             .order_by(OutboxMutation.mutation_id)
         ).all()
         return [Rejected(r.mutation_id, r.name, r.reject_reason, r.created_at,
-                         str(r.args.get("body") or r.args.get("subject") or ""))
+                         str(r.args.get("body") or r.args.get("subject")
+                             or r.args.get("summary") or ""))
                 for r in rows]
 
 
@@ -319,6 +321,7 @@ REAPPLY: dict[str, Reapply] = {
         session.connection(), str(args.get("contact_point_id", "")), args),
     **{name: cases.reapply(name) for name in cases.LOCAL},
     **{name: cases.reapply_with(fn) for name, fn in knowledge_drafts.LOCAL.items()},
+    **{name: cases.reapply_with(fn) for name, fn in payments.LOCAL.items()},
 }
 
 

@@ -142,5 +142,12 @@ MUTATIONS: dict[str, str] = {
     "vote_article": "knowledge_votes",
     "draft_article": "knowledge_articles",
     "publish_article": "knowledge_articles",  # supervisors and admins only
+    "take_payment": "payments",  # charged through the gateway; the id is the idempotency key
+    "void_payment": "payments",
+    "refund_payment": "payments",  # above the agent's refund limit: supervisors only
+    "save_payment_method": "payment_methods",
+    "update_payment_method": "payment_methods",
+    "request_adjustment": "adjustments",
+    "decide_adjustment": "adjustments",  # supervisors and admins only; never one's own
 }
 
