@@ -51,6 +51,8 @@ from agent_desktop.sync.protocol import (
 )
 from server_stub.errors import ApiError, unauthorized
 from server_stub.events import EventBroker, event_stream
+from server_stub.gateway import Gateway
+from server_stub.gateway_api import gateway_router
 from server_stub.relay import ChangeListener
 from server_stub.service import Auth, Principal, Sync, unsupported_protocol
 from server_stub.snapshot import Snapshots, default_snapshot_dir
@@ -181,8 +183,11 @@ class BodyLimit:
 class Runtime:
     """Everything a running app holds: store services, worker threads, the event broker."""
 
-    def __init__(self, engine: Engine, auth: Auth, sync: Sync, heartbeat_seconds: float) -> None:
+    def __init__(
+        self, engine: Engine, auth: Auth, sync: Sync, heartbeat_seconds: float, gateway: Gateway
+    ) -> None:
         self.engine = engine
+        self.gateway = gateway  # the payment gateway stub (an external system: own database)
         self.auth = auth
         self.sync = sync
         self.heartbeat_seconds = heartbeat_seconds
@@ -234,6 +239,7 @@ class Runtime:
                 pool.shutdown(wait=True, cancel_futures=True)
         self._reader = self._writer = None
         self.engine.dispose()
+        self.gateway.close()
 
 
 def runtime_of(app: FastAPI) -> Runtime:
@@ -286,6 +292,7 @@ def create_app(
     heartbeat_seconds: float = 15.0,
     max_body_bytes: int = MAX_BODY_BYTES,
     snapshot_dir: Path | Literal["default"] | None = "default",
+    gateway: Gateway | None = None,
 ) -> FastAPI:
     """The sync server as an ASGI app over ``database_url`` (a SQLAlchemy URL or a SQLite
     file path); creates missing tables.
@@ -294,6 +301,8 @@ def create_app(
     ``password_hasher`` defaults to argon2id with argon2-cffi's recommended parameters.
     ``snapshot_dir`` holds the snapshot new clients download (server_stub.snapshot); by
     default the folder beside a SQLite database, none for other databases.
+    ``gateway`` is the payment gateway stub; by default ``Gateway.beside(database_url)``
+    (the app closes it as it shuts down).
     """
     if token_ttl_minutes <= 0:
         raise ValueError("token_ttl_minutes must be positive")
@@ -303,7 +312,8 @@ def create_app(
     sessions = sessionmaker(engine, class_=Session, expire_on_commit=False)
     hasher = password_hasher or PasswordHasher()
     auth = Auth(sessions, hasher, now, timedelta(minutes=token_ttl_minutes))
-    runtime = Runtime(engine, auth, Sync(sessions, now), heartbeat_seconds)
+    pay = gateway if gateway is not None else Gateway.beside(database_url)
+    runtime = Runtime(engine, auth, Sync(sessions, now, pay), heartbeat_seconds, pay)
     snapshots = Snapshots(
         default_snapshot_dir(database_url) if snapshot_dir == "default" else snapshot_dir
     )
@@ -526,5 +536,12 @@ def create_app(
             # no-cache and no proxy buffering: a poke must arrive when it is sent.
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
+
+    # --- payment gateway (server_stub.gateway_api): tokenize cards and bank accounts ------
+
+    app.include_router(gateway_router(
+        lambda: runtime.gateway, current_principal, run=runtime.read,
+        today=lambda: now().date(),
+    ))
 
     return app

@@ -350,3 +350,19 @@ def decide_adjustment(store: Store, who: AgentContext, adjustment_id: str, appro
         outbox.enqueue(session, "decide_adjustment", args)
         customer = adjustment.customer_id
     return Changes(customers=frozenset({customer}), ledger=True)
+
+
+def adjustment_limits(store: Store, who: AgentContext,
+                      today: date | None = None) -> tuple[int, int, int]:
+    """(per adjustment, per day, used today) in cents: what the adjustment dialog's hint
+    goes by (the same numbers ``request_adjustment`` decides with). Call off the UI
+    thread; (0, 0, 0) when the agent is not in the local store."""
+    if who.agent_id is None:
+        return 0, 0, 0
+    day = today or _now().astimezone().date()
+    with store.reading() as session:
+        agent = session.get(Agent, who.agent_id)
+        if agent is None:
+            return 0, 0, 0
+        return (agent.adjustment_limit_cents, agent.daily_adjustment_limit_cents,
+                local.adjusted_today(session.connection(), who.agent_id, day))

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.platform.credentials import TokenStore
 from agent_desktop.storage import sync_store
 from agent_desktop.storage.store import HEAD_REVISION, Store, StoreError
@@ -101,16 +102,32 @@ class SyncService:
         """A new card to the gateway: its token, brand, last four and expiry come back.
         Raises SyncError (Offline: the gateway needs the connection; Refused: why the
         gateway said no, with its code)."""
-        return self.client.gateway("/v1/gateway/cards", {
+        return self._gateway("/v1/gateway/cards", {
             "number": number, "exp_month": exp_month, "exp_year": exp_year, "cvc": cvc,
             "holder_name": holder_name, "postal_code": postal_code})
 
     def tokenize_bank_account(self, routing_number: str, account_number: str,
                               holder_name: str, account_type: str = "checking"
                               ) -> dict[str, Any]:
-        return self.client.gateway("/v1/gateway/bank-accounts", {
+        return self._gateway("/v1/gateway/bank-accounts", {
             "routing_number": routing_number, "account_number": account_number,
             "holder_name": holder_name, "account_type": account_type})
+
+    def _gateway(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """The gateway's answer, or UserFacingError in words for the agent."""
+        try:
+            return self.client.gateway(path, payload)
+        except Offline:
+            raise UserFacingError(
+                "The payment gateway cannot be reached right now, and a new card or account "
+                "must be checked there first. Use a method on file (it is charged as soon "
+                "as the connection returns) or try again.") from None
+        except AuthRequired:
+            raise UserFacingError("Your session has ended: log in again (the sync status "
+                                  "in the status bar), then take the payment.") from None
+        except Refused as exc:
+            raise UserFacingError(f"The gateway refused it: {exc} Check the details with "
+                                  "the customer and type them again.") from None
 
     def logout(self) -> None:
         """End the session on the server too (best effort: offline, the token is still

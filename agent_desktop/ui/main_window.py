@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from agent_desktop.platform.settings import Settings
 from agent_desktop.services.context import AgentContext
+from agent_desktop.services.customer360 import Customer360
 from agent_desktop.services.sync import SyncStatus
 from agent_desktop.storage.store import Store
 from agent_desktop.storage.sync_store import KNOWLEDGE_CHANGED, Rejected
@@ -94,6 +95,8 @@ class MainWindow(QMainWindow):
         self.knowledge.link_requested.connect(self.cases.link_article)
         self.customers.case_requested.connect(self.open_case)
         self.customers.new_case_requested.connect(lambda _cid: self.new_case())
+        self.customers.payment_requested.connect(lambda _cid: self.take_payment())
+        self.customers.adjustment_requested.connect(lambda _cid: self.adjust_bill())
         for area in AREAS[1:]:
             page = {"Knowledge": self.knowledge, "Cases": self.cases}.get(area) \
                 or placeholder(area)
@@ -152,6 +155,8 @@ class MainWindow(QMainWindow):
         add("Ctrl+Shift+C", self.edit_consent)
         add("Ctrl+Shift+D", self.show_drafts)
         add("Ctrl+Shift+N", self.new_case)
+        add("Ctrl+P", self.take_payment)
+        add("Ctrl+J", self.adjust_bill)
         add("Ctrl+Tab", lambda: self._cycle_tab(1))
         add("Ctrl+Shift+Tab", lambda: self._cycle_tab(-1))
         for i, _area in enumerate(AREAS):
@@ -250,6 +255,40 @@ class MainWindow(QMainWindow):
                         "for them.")
             return
         self.cases.new_case(view.data, lambda _case_id: self.show_area(AREAS.index("Cases")))
+
+    def _customer_on_screen(self, what: str) -> Customer360 | None:
+        view = self.customers.current_view()
+        if view is None or view.data is None or self.pages.currentWidget() is not self.customers:
+            self.notify(f"Open the customer first (Ctrl+K finds them): {what} starts from "
+                        "their 360.")
+            return None
+        return view.data
+
+    def take_payment(self) -> None:
+        """Ctrl+P: the payment dialog for the customer on screen."""
+        customer = self._customer_on_screen("a payment")
+        if customer is None:
+            return
+        from agent_desktop.ui.screens.payments.take import PaymentDialog
+
+        dialog = PaymentDialog(customer, self.store, self.who, self.sync, self)
+        dialog.paid.connect(lambda _queued: self.sync.sync_now() if self.sync else None)
+        dialog.finished.connect(lambda _r: self.customers.refresh(customer.customer_id))
+        self.payment_dialog = dialog
+        dialog.open()
+
+    def adjust_bill(self) -> None:
+        """Ctrl+J: credit or debit the bill of the customer on screen."""
+        customer = self._customer_on_screen("an adjustment")
+        if customer is None:
+            return
+        from agent_desktop.ui.screens.payments.adjustments import AdjustmentDialog
+
+        dialog = AdjustmentDialog(customer, self.store, self.who, self)
+        dialog.adjusted.connect(lambda _queued: self.sync.sync_now() if self.sync else None)
+        dialog.finished.connect(lambda _r: self.customers.refresh(customer.customer_id))
+        self.adjustment_dialog = dialog
+        dialog.open()
 
     def open_case(self, case_id: str) -> None:
         self.nav.setCurrentRow(AREAS.index("Cases"))

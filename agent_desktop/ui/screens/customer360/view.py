@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, QTimer, Signal, SignalInstance
 from PySide6.QtGui import QColor, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QFrame,
@@ -60,12 +60,18 @@ class Customer360View(QWidget):
     consent_requested = Signal(str)  # customer_id: the agent wants to change consent
     case_requested = Signal(str)  # case_id: Enter on a row of the Cases tab
     new_case_requested = Signal(str)  # customer_id: the New case button
+    payment_requested = Signal(str)  # customer_id: Take payment (Ctrl+P)
+    adjustment_requested = Signal(str)  # customer_id: Adjust the bill (Ctrl+J)
 
     def __init__(self, theme_name: str = "light", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.data: Customer360 | None = None
         self.theme_name = theme_name
         self._build()
+
+    def _emit_for(self, signal: SignalInstance) -> None:
+        if self.data is not None:
+            signal.emit(self.data.customer_id)
 
     # --- layout ---------------------------------------------------------------------
     def _build(self) -> None:
@@ -177,8 +183,22 @@ class Customer360View(QWidget):
         self.chart_widget: QWidget | None = None
         bl.addLayout(self.chart_host, 2)
         self._ensure_chart()
+        money_row = QHBoxLayout()
         self.methods = muted("")
-        bl.addWidget(self.methods)
+        self.methods.setWordWrap(True)
+        money_row.addWidget(self.methods, 1)
+        self.pay_button = QPushButton("Take payment\u2026  Ctrl+P")
+        self.pay_button.setObjectName("primary")
+        self.pay_button.setToolTip("Take a payment: the balance and the default method are "
+                                   "filled in, Enter pays (Ctrl+P)")
+        self.pay_button.clicked.connect(lambda: self._emit_for(self.payment_requested))
+        self.adjust_button = QPushButton("Adjust\u2026  Ctrl+J")
+        self.adjust_button.setToolTip("Credit or debit the bill with a reason code; above "
+                                      "your limit a supervisor approves it (Ctrl+J)")
+        self.adjust_button.clicked.connect(lambda: self._emit_for(self.adjustment_requested))
+        money_row.addWidget(self.pay_button)
+        money_row.addWidget(self.adjust_button)
+        bl.addLayout(money_row)
         self.ledger_model = RowsModel([
             Column("Date", lambda ln: ln.entry.posted_on.strftime("%b %d, %Y")),
             Column("What", lambda ln: ln.entry.description),

@@ -36,6 +36,8 @@ class CustomersPage(QWidget):
     note_saved = Signal()  # a local change waits in the outbox
     case_requested = Signal(str)  # case_id: the agent opens a case from a 360
     new_case_requested = Signal(str)  # customer_id: a new case for this customer
+    payment_requested = Signal(str)  # customer_id: take a payment (Ctrl+P)
+    adjustment_requested = Signal(str)  # customer_id: adjust the bill (Ctrl+J)
 
     def __init__(self, store: Store, who: AgentContext, settings_get: Callable[[str], object],
                  parent: QWidget | None = None) -> None:
@@ -121,6 +123,8 @@ class CustomersPage(QWidget):
         view.consent_requested.connect(self.edit_consent)
         view.case_requested.connect(self.case_requested)
         view.new_case_requested.connect(self.new_case_requested)
+        view.payment_requested.connect(self.payment_requested)
+        view.adjustment_requested.connect(self.adjustment_requested)
         self._views[customer_id] = view
         self.refresh(customer_id)  # the read starts first and runs while the tab is laid out
         index = self.tabs.addTab(view, display_name)

@@ -1,0 +1,1 @@
+"""Payments, adjustments and approvals: the dialogs an agent and a supervisor use."""
