@@ -38,11 +38,43 @@ def make_demo_store(out: Path, customers: int, seed: int, as_of: date | None = N
     print(f"Done in {time.perf_counter() - started:.1f} s.\n{report.summary()}", file=sys.stderr)
 
 
+def verify_audit(store_path: Path) -> int:
+    from agent_desktop.storage.audit import verify_chain
+    from agent_desktop.storage.store import open_store
+
+    if not store_path.exists():
+        print(f"agent-desktop: there is no store at {store_path}", file=sys.stderr)
+        return 2
+    store = open_store(store_path)
+    try:
+        with store.reading() as session:
+            broken = verify_chain(session)
+            rows = session.connection().exec_driver_sql(
+                "SELECT count(*) FROM audit_log").scalar()
+    finally:
+        store.close()
+    if broken is None:
+        print(f"agent-desktop: audit log intact ({rows:,} rows checked)")
+        return 0
+    print(f"agent-desktop: audit log BROKEN at row {broken}: it was changed, removed or "
+          "reordered after it was written", file=sys.stderr)
+    return 3
+
+
 def main(argv: list[str] | None = None) -> int:
     # The demo-data generator uses worker processes; a frozen build on spawn platforms
     # (macOS, Windows) needs this to start them.
     multiprocessing.freeze_support()
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "verify-audit":
+        p = argparse.ArgumentParser(
+            prog="agent-desktop verify-audit",
+            description="Check the hash chain of this desk's audit log; print the first "
+                        "broken link (exit status 0: intact, 3: broken).")
+        p.add_argument("--store", type=Path, default=None,
+                       help="the local store (default: this installation's)")
+        a = p.parse_args(argv[1:])
+        return verify_audit(a.store or paths.default_store_path())
     if argv and argv[0] == "demo-data":
         p = argparse.ArgumentParser(prog="agent-desktop demo-data",
                                     description="Create a realistic demo store.")

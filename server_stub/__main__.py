@@ -3,6 +3,7 @@
     agent-desktop-server [--host 127.0.0.1] [--port 8765]
                          [--database PATH | sqlite:///PATH | postgresql+psycopg://...]
                          [--seed-demo-users] [--seed-from STORE] [--snapshot-dir DIR]
+    agent-desktop-server --verify-audit [--database ...]
 
 Options fall back to AGENT_DESKTOP_SERVER_HOST / _PORT / _DATABASE, then to the defaults.
 """
@@ -83,6 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
         "none for PostgreSQL unless given)",
     )
     parser.add_argument(
+        "--verify-audit",
+        action="store_true",
+        help="check the hash chain of the server's audit log (payments, voids, refunds, "
+        "adjustments, approvals), print the first broken link if any, and exit "
+        "(status 0: intact, 3: broken)",
+    )
+    parser.add_argument(
         "--seed-demo-users",
         action="store_true",
         help=f"create the demo users agent and supervisor (password {DEMO_PASSWORD!r}) "
@@ -130,9 +138,34 @@ def prepare(database: str, *, seed_demo_users: bool = False) -> list[str]:
         engine.dispose()
 
 
+def verify_audit(database: str) -> int:
+    """Walk the audit chain; print what was checked and the first broken link."""
+    from server_stub import audit
+
+    engine = open_engine(database_url(database))
+    try:
+        create_schema(engine)
+        with Session(engine) as session:
+            checked, broken = audit.verify(session)
+    finally:
+        engine.dispose()
+    if broken is None:
+        print(f"agent-desktop-server: audit log intact ({checked:,} rows checked)")
+        return 0
+    print(f"agent-desktop-server: audit log BROKEN at row {broken.seq}: {broken.why} "
+          f"({checked:,} rows before it are intact)", file=sys.stderr)
+    return 3
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     url = database_url(args.database)
+    if args.verify_audit:
+        try:
+            return verify_audit(url)
+        except Exception as exc:
+            print(f"agent-desktop-server: cannot open {_shown(url)}: {exc}", file=sys.stderr)
+            return 2
     try:
         added = prepare(url, seed_demo_users=args.seed_demo_users)
         if args.seed_demo_users:

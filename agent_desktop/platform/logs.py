@@ -4,34 +4,12 @@ from __future__ import annotations
 
 import logging
 import logging.handlers
-import re
 from pathlib import Path
 
+from agent_desktop.domain.cards import mask_card_numbers  # the one masking rule
 from agent_desktop.platform import paths
 
-_DIGIT_RUN = re.compile(r"(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)")
-
-
-def _luhn_ok(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2 == 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def mask_card_numbers(text: str) -> str:
-    """Replace any 13-19 digit run (spaces or dashes allowed) that passes Luhn."""
-
-    def repl(match: re.Match[str]) -> str:
-        digits = re.sub(r"\D", "", match.group(0))
-        if 13 <= len(digits) <= 19 and _luhn_ok(digits):
-            return "[card ****" + digits[-4:] + "]"
-        return match.group(0)
-
-    return _DIGIT_RUN.sub(repl, text)
+__all__ = ["CardNumberFilter", "configure", "mask_card_numbers"]
 
 
 class CardNumberFilter(logging.Filter):
