@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from agent_desktop.domain.errors import UserFacingError
-from agent_desktop.services import payments
+from agent_desktop.services import cases, disputes, payments
 from agent_desktop.services.context import AgentContext, agent_by_username
 from agent_desktop.services.customer360 import load_360
 from agent_desktop.services.sync import SyncService
@@ -246,3 +246,31 @@ def test_maker_checker_on_two_desks(floor: Floor) -> None:
     finally:
         engine.dispose()
     assert refused == [("refused",)]
+
+
+def test_a_dispute_on_a_line_reaches_the_other_desk_and_a_wrong_line_is_refused(
+        floor: Floor) -> None:
+    (a, b), (sync_a, sync_b) = floor.stores, floor.services
+    agent = _who(a, "agent")
+    with a.reading() as session:
+        customer_id, invoice_id, line_id = session.execute(text(
+            "SELECT i.customer_id, i.id, l.id FROM invoice_lines l JOIN invoices i "
+            "ON i.id = l.invoice_id WHERE l.amount_cents > 500 ORDER BY l.id LIMIT 1")).one()
+        other_line = session.execute(text(
+            "SELECT id FROM invoice_lines WHERE invoice_id <> :i LIMIT 1"),
+            {"i": invoice_id}).scalar()
+    made = disputes.open_dispute(a, agent, customer_id, invoice_id, line_id, 500,
+                                 "Charged for a box I returned")
+    # A forged dispute whose line belongs to another bill: the server refuses it.
+    forged = cases.create_case(a, agent, customer_id, "dispute", "normal", "Forged",
+                               links={"invoice_id": invoice_id, "invoice_line_id": other_line})
+    _sync(sync_a, sync_b)
+    with b.reading() as session:
+        linked = session.execute(text(
+            "SELECT invoice_id, invoice_line_id FROM cases WHERE id = :c"),
+            {"c": made.case_id}).one()
+        gone = session.execute(text("SELECT count(*) FROM cases WHERE id = :c"),
+                               {"c": forged.case_id}).scalar()
+    assert tuple(linked) == (invoice_id, line_id) and gone == 0
+    [refused] = sync_store.rejected(a)
+    assert refused.reason == "The disputed line is not a line of that invoice."
