@@ -96,6 +96,17 @@ def _rules(call: Any, *args: Any) -> Any:
         raise MutationRejected(exc.message) from None
 
 
+def _invoice_line(session: Session, args: dict[str, Any]) -> str | None:
+    """A dispute's invoice line: it must be a line of the case's invoice."""
+    line_id = optional_hex_id(args, "invoice_line_id", "The invoice line id")
+    if line_id is None:
+        return None
+    line = _get(session, "invoice_lines", line_id)
+    if line is None or line.data.get("invoice_id") != args.get("invoice_id"):
+        raise MutationRejected("The disputed line is not a line of that invoice.")
+    return line_id
+
+
 def apply_create_case(session: Session, actor: Actor, args: dict[str, Any],
                       now: datetime) -> int | None:
     case_id = hex_id(args, "id", "The case id")
@@ -122,6 +133,7 @@ def apply_create_case(session: Session, actor: Actor, args: dict[str, Any],
         "queue": routed.queue, "required_skill": routed.skill, "assigned_agent_id": None,
         "parent_case_id": parent, "merged_into_id": None,
         "invoice_id": optional_hex_id(args, "invoice_id", "The invoice id"),
+        "invoice_line_id": _invoice_line(session, args),
         "order_id": optional_hex_id(args, "order_id", "The order id"),
         "payment_id": optional_hex_id(args, "payment_id", "The payment id"),
         "opened_at": at.isoformat(),

@@ -147,7 +147,8 @@ def create_case(store: Store, who: AgentContext, customer_id: str | None, case_t
         "category": category, "product_sku": product_sku,
         "product_family": _families().get(product_sku or "", ""),
         "parent_case_id": parent_case_id,
-        **{k: (links or {}).get(k) for k in ("invoice_id", "order_id", "payment_id")},
+        **{k: (links or {}).get(k)
+           for k in ("invoice_id", "invoice_line_id", "order_id", "payment_id")},
     }
     return _change(store, who, "create_case", args, "case.create", case_id)
 

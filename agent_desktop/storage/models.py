@@ -457,6 +457,7 @@ class Case(_Mutable, Base):
     parent_case_id: Mapped[str | None] = _fk("cases.id", nullable=True, index=False)
     merged_into_id: Mapped[str | None] = _fk("cases.id", nullable=True, index=False)
     invoice_id: Mapped[str | None] = mapped_column(PK, nullable=True)
+    invoice_line_id: Mapped[str | None] = mapped_column(PK, nullable=True)  # a dispute's
     order_id: Mapped[str | None] = mapped_column(PK, nullable=True)
     payment_id: Mapped[str | None] = mapped_column(PK, nullable=True)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -34,10 +34,20 @@ def run_migrations() -> None:
     _run(connection)
 
 
+def _not_the_gateways(obj: object, name: str | None, type_: str, reflected: bool,
+                      compare_to: object) -> bool:
+    """The payment-gateway stub keeps its own ``gateway_`` tables in a PostgreSQL server's
+    database (server_stub.gateway: an external system with its own schema): autogenerate
+    must not propose dropping them."""
+    return not (type_ == "table" and reflected and compare_to is None
+                and (name or "").startswith("gateway_"))
+
+
 def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
+        include_object=_not_the_gateways,
         # SQLite cannot ALTER most things: later revisions rebuild tables in batch mode.
         render_as_batch=True,
         compare_type=True,

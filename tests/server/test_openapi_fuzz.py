@@ -330,6 +330,31 @@ for _endpoint in ("push", "pull"):
 
     PROVOKE.update(_with(_path, _ok))
 
+# The payment gateway's routes (server_stub.gateway_api): 402 is the gateway refusing.
+_CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": datetime.now(UTC).year + 2,
+         "cvc": "123", "holder_name": "Dana Reyes"}
+_ACCOUNT = {"routing_number": "110000000", "account_number": "000123456789",
+            "holder_name": "Dana Reyes"}
+for _path, _good, _refused in (
+    ("/v1/gateway/cards", _CARD, {"number": "4242424242424241"}),
+    ("/v1/gateway/bank-accounts", _ACCOUNT, {"routing_number": "123456789"}),
+):
+    def _gateway(path: str, good: dict[str, Any],
+                 refused: dict[str, Any]) -> dict[tuple[str, int], Provoke]:
+        return {
+            (f"POST {path}", 400): lambda c: c("POST", path, token=c.session(), content=b"{",
+                                                headers=dict(JSON)),
+            (f"POST {path}", 401): lambda c: c("POST", path, json=good),
+            (f"POST {path}", 402): lambda c: c("POST", path, token=c.session(),
+                                                json={**good, **refused}),
+            (f"POST {path}", 413): lambda c: c("POST", path, token=c.session(), content=BIG,
+                                                headers=dict(JSON)),
+            (f"POST {path}", 422): lambda c: c("POST", path, token=c.session(),
+                                                json={**good, "holder_name": 5}),
+        }
+
+    PROVOKE.update(_gateway(_path, _good, _refused))
+
 
 def _documented(server: Server) -> set[tuple[str, int]]:
     paths = server.http.get("/openapi.json").json()["paths"]
@@ -383,6 +408,9 @@ def test_the_success_statuses_are_real(server: Server) -> None:
         assert stream.status_code == 200
         assert stream.headers["content-type"].startswith("text/event-stream")
         assert next(stream.iter_lines()) == "retry: 3000"
+    assert call("POST", "/v1/gateway/cards", token=token, json=_CARD).status_code == 200
+    assert call("POST", "/v1/gateway/bank-accounts", token=token,
+                json=_ACCOUNT).status_code == 200
     assert call("POST", "/v1/auth/logout", token=token).status_code == 204
     assert json.loads(call("POST", "/v1/auth/logout", token=token).text)["code"] \
         == "invalid_token"
