@@ -127,6 +127,9 @@ _DECLINE_WORDS: Final[dict[str, str]] = {
 }
 
 _LEGACY_TOKEN = re.compile(r"tok_[0-9a-f]{24}")
+# Charges made before this stub existed (the demo store's payment history): a refund of
+# one is accepted for up to the amount the ledger says was paid.
+_LEGACY_CHARGE = re.compile(r"(?:ch_[0-9a-f]{24}|ach_[0-9a-f]{20})")
 _SEPARATORS = re.compile(r"[ -]")
 _CONFIRMATION_ALPHABET = "".join(
     c for c in string.ascii_uppercase + string.digits if c not in "01IO"
@@ -755,9 +758,12 @@ class Gateway:
 
         return self._once(idempotency_key, "void", params, act, _replay_reversal)
 
-    def refund(self, idempotency_key: str, charge_id: str, amount_cents: int) -> Reversal:
+    def refund(self, idempotency_key: str, charge_id: str, amount_cents: int, *,
+               legacy: tuple[int, date] | None = None) -> Reversal:
         """Give back ``amount_cents`` of a charge; several partial refunds may follow one
-        another, never more in all than the charge."""
+        another, never more in all than the charge. ``legacy`` is (amount, day) of a charge
+        made before this gateway existed (``ch_``/``ach_`` + hex), as the ledger has it:
+        adopted on first use, so the refund is bounded by it like any other."""
         _check_key(idempotency_key)
         _check_amount(amount_cents)
         if not isinstance(charge_id, str):
@@ -766,6 +772,8 @@ class Gateway:
                                 amount_cents=amount_cents)
 
         def act(s: Session, now: datetime) -> tuple[str, Reversal]:
+            if legacy is not None:
+                self._adopt_legacy(s, charge_id, *legacy)
             charge = self._reversible(s, charge_id)
             left = charge.amount_cents - charge.refunded_cents
             if amount_cents > left:
@@ -777,6 +785,19 @@ class Gateway:
             return self._reverse(s, idempotency_key, charge, "refund", amount_cents, now)
 
         return self._once(idempotency_key, "refund", params, act, _replay_reversal)
+
+    @staticmethod
+    def _adopt_legacy(s: Session, charge_id: str, amount_cents: int, day: date) -> None:
+        if not _LEGACY_CHARGE.fullmatch(charge_id) or s.get(_Charge, charge_id) is not None:
+            return
+        _check_amount(amount_cents)
+        s.add(_Charge(charge_id=charge_id, idempotency_key=f"legacy:{charge_id}",
+                      token="legacy", amount_cents=amount_cents, currency=CURRENCY,
+                      description="charged before this gateway", status="succeeded",
+                      decline_code="", confirmation="", business_date=day,
+                      created_at=datetime(day.year, day.month, day.day), voided=False,
+                      refunded_cents=0))
+        s.flush()
 
     def _reversible(self, s: Session, charge_id: str) -> _Charge:
         # FOR UPDATE: on PostgreSQL two refunds racing from two processes queue here, so

@@ -395,7 +395,9 @@ def _reversal(session: Session, actor: Actor, args: dict[str, Any], now: datetim
             rules.check_refund(amount, paid, refunded,
                                int(limits.get("refund_limit_cents") or 0),
                                actor.role in ("supervisor", "admin"))
-            gateway.refund(reversal_id, str(original.data["gateway_charge_id"]), amount)
+            received = datetime.fromisoformat(str(original.data["received_at"]))
+            gateway.refund(reversal_id, str(original.data["gateway_charge_id"]), amount,
+                           legacy=(paid, received.date()))
             changes = {"refunded_cents": refunded + amount}
     except UserFacingError as exc:
         raise MutationRejected(exc.message,

@@ -23,7 +23,15 @@ from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.services.context import AgentContext, Changes
 from agent_desktop.storage import audit, outbox
 from agent_desktop.storage import payments as local
-from agent_desktop.storage.models import Adjustment, Agent, Payment, PaymentMethod, new_id
+from agent_desktop.storage.customer_record import PaymentMethodRow
+from agent_desktop.storage.models import (
+    Adjustment,
+    Agent,
+    Customer,
+    Payment,
+    PaymentMethod,
+    new_id,
+)
 from agent_desktop.storage.reference import read_codes, resources_dir
 from agent_desktop.storage.store import Store
 
@@ -32,13 +40,17 @@ __all__ = [
     "NewMethod",
     "PaymentQueued",
     "PaymentResult",
+    "ReversalOptions",
     "adjustment_reasons",
     "decide_adjustment",
+    "methods_on_file",
     "new_payment_id",
     "payment_result",
     "pending_adjustments",
     "refund_payment",
     "request_adjustment",
+    "reversal_options",
+    "save_method",
     "take_payment",
     "update_method",
     "void_payment",
@@ -366,3 +378,109 @@ def adjustment_limits(store: Store, who: AgentContext,
             return 0, 0, 0
         return (agent.adjustment_limit_cents, agent.daily_adjustment_limit_cents,
                 local.adjusted_today(session.connection(), who.agent_id, day))
+
+
+# --- payment methods on file; what the void / refund dialog reads ---------------------------
+
+def save_method(store: Store, who: AgentContext, customer_id: str,
+                new_method: NewMethod) -> Changes:
+    """Keep a card or bank account the gateway tokenized on file (the default if
+    ``new_method.make_default``). Its id is ``new_method.id`` (made when the dialog
+    opened) or a new one; the same id and token again changes nothing."""
+    if new_method.kind not in ("card", "ach") or not new_method.token:
+        raise UserFacingError("Only a card or bank account the gateway checked can be kept "
+                              "on file.")
+    if new_method.kind == "card":
+        today = _now().date()
+        month, year = new_method.exp_month, new_method.exp_year
+        if month is None or year is None or not 1 <= month <= 12 \
+                or (year, month) < (today.year, today.month):
+            raise UserFacingError("The card has expired: ask the customer for a current one.")
+    method_id = new_method.id or new_id()
+    what = f"{(new_method.brand or new_method.kind).title()} ending {new_method.last4}"
+    with store.transaction() as session:
+        existing = session.get(PaymentMethod, method_id)
+        if existing is not None:
+            if existing.token == new_method.token and existing.customer_id == customer_id:
+                return Changes(customers=frozenset())
+            raise UserFacingError("That payment method was already saved differently; "
+                                  "add it again.")
+        if session.get(Customer, customer_id) is None:
+            raise UserFacingError("This customer is no longer in the local store; search "
+                                  "again.")
+        args: dict[str, Any] = {
+            "customer_id": customer_id,
+            "new_method": {**new_method.wire(method_id), "save": True},
+            "new_method_id": method_id, "make_default": new_method.make_default,
+            "previous_default_ids": _default_ids(session, customer_id),
+            "at": _now().isoformat(), "actor_id": who.agent_id, "summary": f"Add {what}",
+        }
+        local.apply_save_payment_method(session, args)
+        audit.record(session, actor_id=who.agent_id, actor_role=who.role,
+                     action="payment_method.add", entity_type="payment_method",
+                     entity_id=method_id, customer_id=customer_id,
+                     workstation=who.workstation,
+                     after={"kind": new_method.kind, "brand": new_method.brand,
+                            "last4": new_method.last4, "exp_month": new_method.exp_month,
+                            "exp_year": new_method.exp_year,
+                            "make_default": new_method.make_default})
+        outbox.enqueue(session, "save_payment_method", args)
+    return Changes(customers=frozenset({customer_id}), ledger=True)
+
+
+def methods_on_file(store: Store, customer_id: str) -> tuple[PaymentMethodRow, ...]:
+    """The customer's active methods, the default first (call off the UI thread)."""
+    with store.reading() as session:
+        found = session.query(PaymentMethod).filter(
+            PaymentMethod.customer_id == customer_id, PaymentMethod.status == "active"
+        ).order_by(PaymentMethod.is_default.desc(), PaymentMethod.created_at)
+        return tuple(PaymentMethodRow(m.id, m.kind, m.brand, m.last4, m.exp_month,
+                                      m.exp_year, bool(m.is_default)) for m in found)
+
+
+@dataclass(frozen=True, slots=True)
+class ReversalOptions:
+    """What can be done with one payment now: void it (taken today, nothing reversed
+    yet), refund up to ``refundable_cents``, or neither (``why_not`` says why)."""
+
+    payment_id: str
+    customer_id: str
+    amount_cents: int
+    received_at: datetime
+    voidable: bool
+    refundable_cents: int
+    refund_limit_cents: int
+    supervisor: bool
+    why_not: str
+
+
+def reversal_options(store: Store, who: AgentContext, payment_id: str) -> ReversalOptions:
+    with store.reading() as session:
+        original = session.get(Payment, payment_id)
+        if original is None or original.entry != "payment":
+            raise UserFacingError("That payment is not in the local store.")
+        reversals = list(session.query(Payment).filter(
+            Payment.reverses_payment_id == payment_id,
+            Payment.status.in_(("pending", "settled"))))
+        reversed_cents = sum(p.amount_cents for p in reversals)
+        went_through = original.status in ("settled", "authorized")
+        try:
+            rules.check_void(original.received_at.replace(tzinfo=UTC)
+                             if original.received_at.tzinfo is None
+                             else original.received_at, _now())
+            today = True
+        except UserFacingError:
+            today = False
+        left = max(original.amount_cents - reversed_cents, 0) if went_through else 0
+        why_not = ""
+        if not went_through:
+            why_not = (f"This payment is {original.status}: only a payment that went "
+                       "through can be voided or refunded.")
+        elif any(p.entry == "void" for p in reversals):
+            why_not = "This payment was voided already."
+        elif left == 0:
+            why_not = "This payment was refunded in full already."
+        return ReversalOptions(
+            payment_id, original.customer_id, original.amount_cents,
+            original.received_at, went_through and today and reversed_cents == 0, left,
+            who_limit(session, who), who.role in ("supervisor", "admin"), why_not)

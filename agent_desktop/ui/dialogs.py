@@ -40,6 +40,12 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+Enter", "Save the note"),
     ("Ctrl+Shift+C", "Consent: what the customer allows on each number and email"),
     ("Ctrl+Shift+D", "Supervisors: draft articles to publish"),
+    ("Ctrl+J", "Adjust the bill of the customer on screen: a credit or a debit"),
+    ("Ctrl+Shift+V", "Void (taken today) or refund the payment selected in the Billing "
+     "ledger"),
+    ("Ctrl+Shift+M", "Payment methods on file: N new card, E new expiry, D default, Delete "
+     "removes"),
+    ("Ctrl+Shift+A", "Supervisors: adjustments waiting for approval (A approves, R rejects)"),
     ("Ctrl+,", "Settings"),
     ("Ctrl+Shift+S", "Changes the sync server refused (needs attention)"),
     ("F1", "This list"),

@@ -15,8 +15,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent_desktop.domain.billing import EntryKind
 from agent_desktop.platform.settings import Settings
-from agent_desktop.services.context import AgentContext
+from agent_desktop.services.cases import CaseChange
+from agent_desktop.services.context import AgentContext, Changes
 from agent_desktop.services.customer360 import Customer360
 from agent_desktop.services.sync import SyncStatus
 from agent_desktop.storage.store import Store
@@ -97,6 +99,8 @@ class MainWindow(QMainWindow):
         self.customers.new_case_requested.connect(lambda _cid: self.new_case())
         self.customers.payment_requested.connect(lambda _cid: self.take_payment())
         self.customers.adjustment_requested.connect(lambda _cid: self.adjust_bill())
+        self.customers.reversal_requested.connect(lambda _cid: self.reverse_payment())
+        self.customers.methods_requested.connect(lambda _cid: self.payment_methods())
         for area in AREAS[1:]:
             page = {"Knowledge": self.knowledge, "Cases": self.cases}.get(area) \
                 or placeholder(area)
@@ -157,6 +161,10 @@ class MainWindow(QMainWindow):
         add("Ctrl+Shift+N", self.new_case)
         add("Ctrl+P", self.take_payment)
         add("Ctrl+J", self.adjust_bill)
+        add("Ctrl+Shift+V", self.reverse_payment)
+        add("Ctrl+Shift+M", self.payment_methods)
+        add("Ctrl+Shift+I", self.dispute_bill)
+        add("Ctrl+Shift+A", self.show_approvals)
         add("Ctrl+Tab", lambda: self._cycle_tab(1))
         add("Ctrl+Shift+Tab", lambda: self._cycle_tab(-1))
         for i, _area in enumerate(AREAS):
@@ -287,7 +295,90 @@ class MainWindow(QMainWindow):
         dialog = AdjustmentDialog(customer, self.store, self.who, self)
         dialog.adjusted.connect(lambda _queued: self.sync.sync_now() if self.sync else None)
         dialog.finished.connect(lambda _r: self.customers.refresh(customer.customer_id))
+        dialog.notice.connect(self.notify)
         self.adjustment_dialog = dialog
+        dialog.open()
+
+    def reverse_payment(self) -> None:
+        """Ctrl+Shift+V: void or refund the payment selected in the Billing ledger."""
+        customer = self._customer_on_screen("a void or refund")
+        view = self.customers.current_view()
+        if customer is None or view is None:
+            return
+        from agent_desktop.ui.screens.payments.reversals import ReversalDialog, is_payment
+
+        line = view.selected_line()
+        if line is None or not is_payment(line):
+            self.notify("Select a payment in the Billing ledger first (\u2191\u2193), then "
+                        "Ctrl+Shift+V voids or refunds it.")
+            return
+        dialog = ReversalDialog(customer, line, self.store, self.who, self)
+        dialog.reversed.connect(lambda _queued: self.sync.sync_now() if self.sync else None)
+        dialog.finished.connect(lambda _r: self.customers.refresh(customer.customer_id))
+        dialog.notice.connect(self.notify)
+        self.reversal_dialog = dialog
+        dialog.open()
+
+    def payment_methods(self) -> None:
+        """Ctrl+Shift+M: the payment methods on file of the customer on screen."""
+        customer = self._customer_on_screen("payment methods")
+        if customer is None:
+            return
+        from agent_desktop.ui.screens.payments.methods import PaymentMethodsDialog
+
+        dialog = PaymentMethodsDialog(customer, self.store, self.who, self.sync, self)
+        dialog.changed.connect(lambda _changes: self.sync.sync_now() if self.sync else None)
+        dialog.changed.connect(lambda _changes: self.customers.refresh(customer.customer_id))
+        dialog.notice.connect(self.notify)
+        self.methods_dialog = dialog
+        dialog.open()
+
+    def show_approvals(self) -> None:
+        """Ctrl+Shift+A, supervisors: the adjustments waiting for approval."""
+        if self.who.role not in ("supervisor", "admin"):
+            self.notify("Approvals are for supervisors.")
+            return
+        from agent_desktop.ui.screens.payments.adjustments import ApprovalsDialog
+
+        dialog = ApprovalsDialog(self.store, self.who, self)
+        dialog.decided.connect(self._adjustment_decided)
+        self.approvals_dialog = dialog
+        dialog.open()
+
+    def _adjustment_decided(self, changes: Changes) -> None:
+        if self.sync is not None:
+            self.sync.sync_now()
+        for customer_id in changes.customers:
+            self.customers.refresh(customer_id)  # only an open 360 reads again
+
+    def dispute_bill(self) -> None:
+        """Ctrl+Shift+I on a bill chosen in the 360's Billing ledger: dispute one line."""
+        customer = self._customer_on_screen("a dispute")
+        view = self.customers.current_view()
+        if customer is None or view is None:
+            return
+        index = view.ledger.currentIndex()
+        entry = view.ledger_model.row(index.row()).entry if index.isValid() else None
+        if entry is None or entry.kind != EntryKind.INVOICE:
+            self.notify("Choose the bill in the Billing tab (Alt+B, then \u2191/\u2193), then "
+                        "Ctrl+Shift+I disputes one of its lines.")
+            return
+        from agent_desktop.ui.screens.payments.disputes import DisputeDialog
+
+        dialog = DisputeDialog(self.store, self.who, customer.customer_id,
+                               customer.display_name, entry.entry_id, entry.reference, self)
+
+        def opened(change: CaseChange) -> None:
+            self.notify(f"Dispute {change.case_number} opened for the billing team.")
+            self.customers.refresh(customer.customer_id)
+            if self.sync is not None:
+                self.sync.sync_now()
+            self.activateWindow()  # back from the dialog, to the case
+            self.show_area(AREAS.index("Cases"))
+            self.open_case(change.case_id)
+
+        dialog.opened.connect(opened)
+        self.dispute_dialog = dialog
         dialog.open()
 
     def open_case(self, case_id: str) -> None:

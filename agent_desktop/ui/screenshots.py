@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
 from agent_desktop.platform.settings import Settings
 from agent_desktop.services.contacts import load_consents
+from agent_desktop.services.context import agent_by_username
 from agent_desktop.services.customer360 import Customer360
 from agent_desktop.services.showcase import showcase_customer
 from agent_desktop.ui import theme
@@ -77,6 +78,58 @@ def _cases(window: MainWindow, customer: Customer360, shot: Shot) -> None:
     page.list.set_view("mine")
 
 
+def _adjustments(window: MainWindow, customer: Customer360, shot: Shot) -> None:
+    """The adjustment dialog above the agent's limit, and a supervisor's approval queue."""
+    from agent_desktop.ui.screens.payments.adjustments import AdjustmentDialog, ApprovalsDialog
+
+    dialog = AdjustmentDialog(customer, window.store, window.who, window)
+    _wait(dialog.limits_read, dialog.show)
+    dialog.amount.setText("80.00")
+    dialog.reason.setCurrentIndex(dialog.reason.findData("OUTAGE-CREDIT"))
+    dialog.memo.setText("Outage Nov 3-5, as the customer was told")
+    dialog.adjustSize()
+    shot("20-adjustment", dialog)
+    dialog.done(QDialog.DialogCode.Rejected)
+    supervisor = agent_by_username(window.store, "supervisor")
+    if supervisor is None:
+        return
+    approvals = ApprovalsDialog(window.store, supervisor, window)
+    _wait(approvals.loaded, approvals.show)
+    shot("21-approvals", approvals)
+    approvals.done(QDialog.DialogCode.Rejected)
+
+
+def _payment_methods(window: MainWindow, customer: Customer360, shot: Shot) -> None:
+    """A refund of an older payment, the methods on file, and a new card being typed."""
+    from agent_desktop.ui.screens.payments.methods import AddCardDialog, PaymentMethodsDialog
+    from agent_desktop.ui.screens.payments.reversals import ReversalDialog, is_payment
+
+    line = next((ln for ln in customer.ledger if is_payment(ln)), None)
+    if line is not None:
+        reversal = ReversalDialog(customer, line, window.store, window.who, window)
+        _wait(reversal.options_read, reversal.show)
+        reversal.reason.setText("Charged twice for October, as the customer was told")
+        reversal.adjustSize()
+        shot("22-refund", reversal)
+        reversal.done(QDialog.DialogCode.Rejected)
+    methods = PaymentMethodsDialog(customer, window.store, window.who, window.sync, window)
+    methods.show()
+    methods.adjustSize()
+    shot("23-payment-methods", methods)
+    add = AddCardDialog(customer, window.store, window.who, window.sync,
+                        any(m.is_default for m in customer.payment_methods), methods.today,
+                        methods)
+    add.show()
+    add.card.number.setText("5555 5555 5555 4444")
+    add.card.expiry.setText("12/30")
+    add.revalidate()
+    add.adjustSize()
+    shot("24-add-card", add)
+    add.card.number.clear()
+    add.done(QDialog.DialogCode.Rejected)
+    methods.done(QDialog.DialogCode.Rejected)
+
+
 def capture_all(app: QApplication, window: MainWindow, settings: Settings,
                 out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
@@ -120,6 +173,8 @@ def capture_all(app: QApplication, window: MainWindow, settings: Settings,
     _knowledge(window, shot)
     assert view.data is not None
     _cases(window, view.data, shot)
+    _adjustments(window, view.data, shot)
+    _payment_methods(window, view.data, shot)
     window.nav.setCurrentRow(0)
 
     for name_, dialog in (("11-shortcuts", ShortcutsDialog(window)),

@@ -274,3 +274,27 @@ def test_a_dispute_on_a_line_reaches_the_other_desk_and_a_wrong_line_is_refused(
     assert tuple(linked) == (invoice_id, line_id) and gone == 0
     [refused] = sync_store.rejected(a)
     assert refused.reason == "The disputed line is not a line of that invoice."
+
+
+def test_a_payment_from_before_the_gateway_is_refunded_up_to_what_was_paid(
+        floor: Floor) -> None:
+    (a, _b), (sync_a, _sync_b) = floor.stores, floor.services
+    agent = _who(a, "agent")
+    with a.reading() as session:
+        payment_id, amount = session.execute(text(
+            "SELECT id, amount_cents FROM payments WHERE entry = 'payment' AND status = "
+            "'settled' AND gateway_charge_id LIKE 'ch_%' AND amount_cents > 2000 "
+            "ORDER BY received_at LIMIT 1")).one()
+    first = payments.refund_payment(a, agent, payment_id, 1000, "Billed twice")
+    _sync(sync_a)
+    assert payments.payment_result(a, first.payment_id).status == "settled"
+    # More than is left: refused by the gateway's bound too (forged past the desk).
+    with a.reading() as session:
+        last = session.execute(text(
+            "SELECT value FROM sync_state WHERE key = 'last_mutation_id'")).scalar()
+    forged = Mutation(mutation_id=int(last or 0) + 1, id="c" * 32, name="refund_payment",
+                      args={"id": "b" * 32, "payment_id": payment_id,
+                            "amount_cents": amount, "at": "2026-11-24T00:00:00+00:00"})
+    answer = sync_a.client.push([forged])
+    assert answer.results[0].status == "rejected"
+    assert "can still be refunded" in answer.results[0].reason

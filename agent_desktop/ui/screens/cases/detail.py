@@ -131,6 +131,7 @@ class CaseDetailView(QWidget):
     article_requested = Signal(str)
     draft_requested = Signal(str)  # case id: write a knowledge article from it
     follow_up_requested = Signal(str)  # case id: open a child case that follows it up
+    credit_requested = Signal(str)  # case id: resolve a dispute with a credit
     note_requested = Signal(str, str, str, int)  # case id, body, visibility, seconds spent
     customer_requested = Signal(str, str)  # customer id, name
     case_link_requested = Signal(str)  # another case's id
@@ -227,9 +228,14 @@ class CaseDetailView(QWidget):
                                          "same customer (Alt+F)")
         self.follow_up_button.clicked.connect(
             lambda: self.follow_up_requested.emit(self.case_id))
+        self.credit_button = QPushButton("Cre&dit\u2026")
+        self.credit_button.setToolTip("The customer is right: resolve the dispute with a "
+                                      "credit on the disputed line (Alt+D)")
+        self.credit_button.clicked.connect(lambda: self.credit_requested.emit(self.case_id))
+        self.credit_button.hide()
         for button in (self.status_button, self.escalate_button, self.assign_button,
                        self.merge_button, self.article_button, self.draft_button,
-                       self.follow_up_button):
+                       self.follow_up_button, self.credit_button):
             actions.addWidget(button)
         actions.addStretch(1)
         outer.addLayout(actions)
@@ -360,6 +366,8 @@ class CaseDetailView(QWidget):
         name = c.customer_name or "No customer"
         self.customer_button.setText(f"Customer: {name.replace('&', '&&')} \u203a")
         self.customer_button.setEnabled(bool(c.customer_id))
+        self.credit_button.setVisible(c.type == "dispute" and bool(c.customer_id)
+                                      and c.status not in ("resolved", "closed"))
         self.facts.setText(" \u00b7 ".join((
             f"Queue: {queue_label(c.queue)}",
             f"Assigned to: {c.assigned_name or 'nobody yet'}",

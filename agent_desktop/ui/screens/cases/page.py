@@ -19,6 +19,7 @@ from agent_desktop.services import cases as service
 from agent_desktop.services.cases import AgentChoice, CaseChange, CaseSheet, ViewRow
 from agent_desktop.services.context import AgentContext, Changes
 from agent_desktop.services.customer360 import Customer360, load_360
+from agent_desktop.services.disputes import DisputeResolved
 from agent_desktop.storage.store import Store, StoreError
 from agent_desktop.ui.screens.cases.detail import CaseDetailView
 from agent_desktop.ui.screens.cases.dialogs import (
@@ -32,6 +33,7 @@ from agent_desktop.ui.screens.cases.dialogs import (
     StatusDialog,
 )
 from agent_desktop.ui.screens.cases.list_view import CaseListPane
+from agent_desktop.ui.screens.payments.disputes import CreditDialog
 from agent_desktop.ui.tasks import Op
 
 _REFUSED = "The change was not saved because of an error; nothing was changed."
@@ -117,6 +119,7 @@ class CasesPage(QWidget):
             view.article_requested.connect(self._ask_article)
             view.draft_requested.connect(self._ask_draft)
             view.follow_up_requested.connect(self._ask_follow_up)
+            view.credit_requested.connect(self._ask_credit)
             view.note_requested.connect(self._save_note)
             view.customer_requested.connect(self.open_customer)
             view.case_link_requested.connect(self.open_case)
@@ -417,6 +420,24 @@ class CasesPage(QWidget):
         dialog.submitted.connect(submit)
         self._open_dialog(dialog)
         return dialog
+
+    def _ask_credit(self, case_id: str) -> None:
+        """A dispute the customer is right about: a credit on the line (maker-checker)."""
+        found = self._sheet(case_id)
+        if found is None:
+            return
+        view, sheet = found
+        dialog = CreditDialog(self.store, self.who, case_id, sheet.detail.case.case_number,
+                              self.window())
+
+        def resolved(result: DisputeResolved) -> None:
+            self.notice.emit(result.words)
+            view.clear_message()
+            self.refresh()
+            self.changed.emit(result.case.changes.customers)
+
+        dialog.resolved.connect(resolved)
+        self._open_dialog(dialog)
 
     def _ask_follow_up(self, case_id: str) -> None:
         """A child case for the same customer, starting from this case's type, category

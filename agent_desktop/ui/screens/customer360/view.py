@@ -62,6 +62,8 @@ class Customer360View(QWidget):
     new_case_requested = Signal(str)  # customer_id: the New case button
     payment_requested = Signal(str)  # customer_id: Take payment (Ctrl+P)
     adjustment_requested = Signal(str)  # customer_id: Adjust the bill (Ctrl+J)
+    reversal_requested = Signal(str)  # customer_id: void or refund (Ctrl+Shift+V)
+    methods_requested = Signal(str)  # customer_id: payment methods on file (Ctrl+Shift+M)
 
     def __init__(self, theme_name: str = "light", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -196,8 +198,18 @@ class Customer360View(QWidget):
         self.adjust_button.setToolTip("Credit or debit the bill with a reason code; above "
                                       "your limit a supervisor approves it (Ctrl+J)")
         self.adjust_button.clicked.connect(lambda: self._emit_for(self.adjustment_requested))
+        self.reverse_button = QPushButton("Void / refund\u2026")
+        self.reverse_button.setToolTip("Void (taken today) or refund the payment selected "
+                                       "in the ledger below (Ctrl+Shift+V)")
+        self.reverse_button.clicked.connect(lambda: self._emit_for(self.reversal_requested))
+        self.methods_button = QPushButton("Payment methods\u2026")
+        self.methods_button.setToolTip("Cards and bank accounts on file: add a card, update "
+                                       "an expiry, change the default (Ctrl+Shift+M)")
+        self.methods_button.clicked.connect(lambda: self._emit_for(self.methods_requested))
         money_row.addWidget(self.pay_button)
         money_row.addWidget(self.adjust_button)
+        money_row.addWidget(self.reverse_button)
+        money_row.addWidget(self.methods_button)
         bl.addLayout(money_row)
         self.ledger_model = RowsModel([
             Column("Date", lambda ln: ln.entry.posted_on.strftime("%b %d, %Y")),
@@ -289,6 +301,15 @@ class Customer360View(QWidget):
         if line.entry.kind in (EntryKind.PAYMENT, EntryKind.CREDIT_ADJUSTMENT):
             return QColor(theme.colors(self.theme_name)["ok"])
         return None
+
+    def selected_line(self) -> LedgerLine | None:
+        """The ledger line selected on the Billing tab, if any."""
+        index = self.ledger.currentIndex()
+        if not index.isValid() or not self.ledger.selectionModel().isRowSelected(
+                index.row()):
+            return None
+        line: LedgerLine = self.ledger_model.row(index.row())
+        return line
 
     def _label(self, code: str) -> str:
         return self.data.label(code) if self.data is not None else code

@@ -38,6 +38,8 @@ class CustomersPage(QWidget):
     new_case_requested = Signal(str)  # customer_id: a new case for this customer
     payment_requested = Signal(str)  # customer_id: take a payment (Ctrl+P)
     adjustment_requested = Signal(str)  # customer_id: adjust the bill (Ctrl+J)
+    reversal_requested = Signal(str)  # customer_id: void or refund a payment (Ctrl+Shift+V)
+    methods_requested = Signal(str)  # customer_id: payment methods on file (Ctrl+Shift+M)
 
     def __init__(self, store: Store, who: AgentContext, settings_get: Callable[[str], object],
                  parent: QWidget | None = None) -> None:
@@ -125,6 +127,8 @@ class CustomersPage(QWidget):
         view.new_case_requested.connect(self.new_case_requested)
         view.payment_requested.connect(self.payment_requested)
         view.adjustment_requested.connect(self.adjustment_requested)
+        view.reversal_requested.connect(self.reversal_requested)
+        view.methods_requested.connect(self.methods_requested)
         self._views[customer_id] = view
         self.refresh(customer_id)  # the read starts first and runs while the tab is laid out
         index = self.tabs.addTab(view, display_name)

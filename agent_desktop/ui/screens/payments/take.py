@@ -37,6 +37,8 @@ from agent_desktop.services import payments as service
 from agent_desktop.services.context import AgentContext
 from agent_desktop.services.customer360 import Customer360
 from agent_desktop.storage.store import Store
+from agent_desktop.ui.screens.payments.card_entry import CardEntry, hint_label, show_check
+from agent_desktop.ui.screens.payments.card_entry import tokenize as tokenize_card
 from agent_desktop.ui.sync_status import SyncController
 from agent_desktop.ui.tasks import Op
 from agent_desktop.ui.widgets.common import money, muted
@@ -45,20 +47,7 @@ NEW_CARD, NEW_ACH, CHECK = "new_card", "new_ach", "check"
 WAIT_FOR_ANSWER_MS = 12_000  # then: "queued, charged when the connection returns"
 
 
-def _hint() -> QLabel:
-    label = QLabel("")
-    label.setObjectName("muted")
-    label.setWordWrap(True)
-    return label
-
-
-def _show(label: QLabel, check: cards.FieldCheck | None, ok_text: str = "") -> None:
-    if check is None:
-        label.setText("")
-        return
-    bad = check.state == "invalid"
-    label.setStyleSheet("color: #b3261e;" if bad else "")
-    label.setText(ok_text if check.state == "ok" and ok_text else check.message)
+_hint, _show = hint_label, show_check
 
 
 class PaymentDialog(QDialog):
@@ -158,44 +147,15 @@ class PaymentDialog(QDialog):
         layout.addLayout(form)
 
         # A new card.
-        self.card_box = QWidget()
-        card = QFormLayout(self.card_box)
-        card.setContentsMargins(0, 0, 0, 0)
-        card.setVerticalSpacing(4)
-        self.number = QLineEdit()
-        self.number.setAccessibleName("Card number")
-        # Shown while typed, dotted once the caret leaves: not readable on a screenshot,
-        # and a non-normal echo mode cannot be copied to the clipboard.
-        self.number.setEchoMode(QLineEdit.EchoMode.PasswordEchoOnEdit)
-        self.number.setPlaceholderText("Card number")
-        self.number.setMaxLength(23)
-        self.number_hint = _hint()
-        self.expiry = QLineEdit()
-        self.expiry.setAccessibleName("Expiry")
-        self.expiry.setPlaceholderText("MM/YY")
-        self.expiry.setMaxLength(7)
-        self.expiry_hint = _hint()
-        self.cvc = QLineEdit()
-        self.cvc.setAccessibleName("Security code")
-        self.cvc.setEchoMode(QLineEdit.EchoMode.Password)
-        self.cvc.setMaxLength(4)
-        self.cvc.setPlaceholderText("3 or 4 digits")
-        self.cvc_hint = _hint()
-        self.holder = QLineEdit(self.customer.display_name)
-        self.holder.setAccessibleName("Name on the card")
+        self.card_box = self.card = CardEntry(self.customer.display_name, self.today)
+        self.number, self.number_hint = self.card.number, self.card.number_hint
+        self.expiry, self.expiry_hint = self.card.expiry, self.card.expiry_hint
+        self.cvc, self.cvc_hint, self.holder = self.card.cvc, self.card.cvc_hint, \
+            self.card.holder
         self.save_card = QCheckBox("&Keep on file for next time")
         self.make_default = QCheckBox("Make it the &default method")
-        for label, widget in (("Card &number", self.number), ("", self.number_hint),
-                              ("&Expiry", self.expiry), ("", self.expiry_hint),
-                              ("Securit&y code", self.cvc), ("", self.cvc_hint),
-                              ("Name on card", self.holder), ("", self.save_card),
-                              ("", self.make_default)):
-            if label:
-                title = QLabel(label)
-                title.setBuddy(widget)
-                card.addRow(title, widget)
-            else:
-                card.addRow("", widget)
+        self.card.form.addRow("", self.save_card)
+        self.card.form.addRow("", self.make_default)
         layout.addWidget(self.card_box)
 
         # A bank account: ACH, or a check read out over the phone.
@@ -248,11 +208,12 @@ class PaymentDialog(QDialog):
         layout.addStretch(1)
         self.pages.addWidget(page)
 
-        for edit in (self.amount, self.number, self.expiry, self.cvc, self.holder,
-                     self.routing, self.account, self.check_number, self.bank_holder):
+        for edit in (self.amount, self.routing, self.account, self.check_number,
+                     self.bank_holder):
             edit.textEdited.connect(lambda _t: self.revalidate())
             edit.returnPressed.connect(self.pay)
-        self.number.textEdited.connect(self._format_number)
+        self.card.edited.connect(self.revalidate)
+        self.card.submitted.connect(self.pay)
         self.method.currentIndexChanged.connect(lambda _i: self._method_changed())
         self.overpay.toggled.connect(lambda _b: self.revalidate())
         self.save_card.toggled.connect(self.make_default.setEnabled)
@@ -298,18 +259,6 @@ class PaymentDialog(QDialog):
         self.revalidate()
         self.adjustSize()
 
-    def _format_number(self, text: str) -> None:
-        formatted = cards.format_card_number(text)
-        if formatted != text:
-            at = self.number.cursorPosition()
-            digits_before = len(cards.digits_only(text[:at]))
-            self.number.setText(formatted)
-            pos, seen = 0, 0
-            while pos < len(formatted) and seen < digits_before:
-                seen += formatted[pos].isdigit()
-                pos += 1
-            self.number.setCursorPosition(pos)
-
     def amount_cents(self) -> int | None:
         try:
             return rules.parse_amount(self.amount.text())
@@ -334,15 +283,7 @@ class PaymentDialog(QDialog):
             problems.append(exc.message)
         choice = self.choice()
         if choice == NEW_CARD:
-            number = cards.check_card_number(self.number.text())
-            brand = number.brand.label if number.brand is not None else ""
-            _show(self.number_hint, number, f"{brand} \u2713")
-            expiry = cards.check_expiry(self.expiry.text(), today=self.today)
-            _show(self.expiry_hint, expiry)
-            cvc = cards.check_cvc(self.cvc.text(), number.brand)
-            _show(self.cvc_hint, cvc)
-            holder = cards.check_holder_name(self.holder.text())
-            problems += [c.message for c in (number, expiry, cvc, holder) if not c.ok]
+            problems += self.card.problems()
         elif choice in (NEW_ACH, CHECK):
             routing = cards.check_routing_number(self.routing.text())
             _show(self.routing_hint, routing)
@@ -386,23 +327,12 @@ class PaymentDialog(QDialog):
             return
         gateway = self.sync.service
         if choice == NEW_CARD:
-            number = cards.check_card_number(self.number.text())
-            expiry = cards.digits_only(self.expiry.text())
-            month, year = int(expiry[:2]), int(expiry[2:])
-            year = year + 2000 if year < 100 else year
-            digits, cvc, holder = number.digits, self.cvc.text(), self.holder.text().strip()
             # The dialog forgets the secrets now; the request below is their last stop.
-            self.number.clear()
-            self.cvc.clear()
+            typed = self.card.take()
             save, default = self.save_card.isChecked(), self.make_default.isChecked()
 
             def card() -> service.NewMethod:
-                answer = gateway.tokenize_card(digits, month, year, cvc, holder)
-                return service.NewMethod(
-                    kind="card", token=str(answer["token"]), last4=str(answer["last4"]),
-                    brand=str(answer.get("brand", "")), exp_month=int(answer["exp_month"]),
-                    exp_year=int(answer["exp_year"]), holder_name=holder, save=save,
-                    make_default=save and default)
+                return tokenize_card(gateway, typed, save=save, make_default=default)
 
             Op(self, card).success(lambda m: self._queue(m, "card")).failure(
                 self._tokenize_failed).run()
