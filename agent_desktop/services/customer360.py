@@ -90,6 +90,9 @@ class Customer360:
     notes: tuple[NoteRow, ...]
     as_of: date
     labels: Mapping[str, str]  # reason, wrap-up and adjustment codes -> words
+    # Money not in the balance yet, in words: a payment waiting for the gateway (queued
+    # offline, or a sync away), an adjustment waiting for a supervisor.
+    waiting: tuple[str, ...] = ()
 
     def label(self, code: str) -> str:
         return self.labels.get(code, code)
@@ -232,7 +235,21 @@ def build_360(record: CustomerRecord, opening_cents: int, window_start: date,
         notes=record.notes,
         as_of=as_of,
         labels=labels,
+        waiting=_waiting(record),
     )
+
+
+def _waiting(record: CustomerRecord) -> tuple[str, ...]:
+    def dollars(cents: int) -> str:
+        return f"${cents // 100:,}.{cents % 100:02d}"
+
+    words = [f"{'Payment' if p.entry == 'payment' else p.entry.title()} of "
+             f"{dollars(p.amount_cents)} waiting for the payment gateway"
+             for p in record.payments if p.status == "pending"]
+    words += [f"{a.direction.title()} of {dollars(a.amount_cents)} waiting for a "
+              "supervisor's approval"
+              for a in record.adjustments if a.status == "pending_approval"]
+    return tuple(words)
 
 
 def _window_start(as_of: date, months: int) -> date:

@@ -130,6 +130,45 @@ def _payment_methods(window: MainWindow, customer: Customer360, shot: Shot) -> N
     methods.done(QDialog.DialogCode.Rejected)
 
 
+def _payments(window: MainWindow, customer: Customer360, shot: Shot) -> None:
+    """Take a payment: the card on file for the balance; a new card with a typo; how a
+    decline reads; a dispute on a bill's line."""
+    from agent_desktop.domain.billing import EntryKind
+    from agent_desktop.domain.cards import decline_for
+    from agent_desktop.services.context import Changes
+    from agent_desktop.services.payments import PaymentQueued, PaymentResult
+    from agent_desktop.ui.screens.payments.disputes import DisputeDialog
+    from agent_desktop.ui.screens.payments.take import NEW_CARD, PaymentDialog
+
+    dialog = PaymentDialog(customer, window.store, window.who, None, window)
+    dialog.show()
+    dialog.adjustSize()
+    shot("25-take-payment", dialog)
+    dialog.method.setCurrentIndex(dialog.method.findData(NEW_CARD))
+    dialog.number.setText("4242 4242 4242 4243")  # a public test number, one digit off
+    dialog.expiry.setText("08/29")
+    dialog.revalidate()
+    dialog.adjustSize()
+    shot("26-payment-new-card-typo", dialog)
+    dialog.number.clear()
+    dialog.queued = PaymentQueued(dialog.payment_id, 4500, "$45.00 on Visa ending 0002",
+                                  Changes())
+    dialog._answer(PaymentResult(dialog.payment_id, "declined", "",
+                                 decline_for("insufficient_funds")))
+    shot("27-payment-declined", dialog)
+    dialog.done(QDialog.DialogCode.Rejected)
+    bill = next((ln.entry for ln in reversed(customer.ledger)
+                 if ln.entry.kind == EntryKind.INVOICE), None)
+    if bill is not None:
+        dispute = DisputeDialog(window.store, window.who, customer.customer_id,
+                                customer.display_name, bill.entry_id, bill.reference, window)
+        _wait(dispute.lines_shown, dispute.show)
+        dispute.said.setPlainText("Charged for the TV box I returned in October.")
+        dispute.adjustSize()
+        shot("28-dispute", dispute)
+        dispute.done(QDialog.DialogCode.Rejected)
+
+
 def capture_all(app: QApplication, window: MainWindow, settings: Settings,
                 out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
@@ -175,6 +214,7 @@ def capture_all(app: QApplication, window: MainWindow, settings: Settings,
     _cases(window, view.data, shot)
     _adjustments(window, view.data, shot)
     _payment_methods(window, view.data, shot)
+    _payments(window, view.data, shot)
     window.nav.setCurrentRow(0)
 
     for name_, dialog in (("11-shortcuts", ShortcutsDialog(window)),

@@ -371,7 +371,8 @@ class Customer360View(QWidget):
             + (" (default)" if m.is_default else "")
             for m in data.payment_methods
         ]
-        self.methods.setText("On file: " + ("; ".join(methods) if methods else "none"))
+        self.methods.setText("On file: " + ("; ".join(methods) if methods else "none")
+                             + "".join(f"<br><b>{w}</b>" for w in data.waiting))
         for table in (self.services, self.ledger, self.notes):
             fit_columns(table)
         self._fitted = {0}

@@ -27,6 +27,7 @@ class DisputeDialog(ActionDialog):
     """Which line of the bill, how much of it, and what the customer says."""
 
     opened = Signal(object)  # CaseChange of the dispute case
+    lines_shown = Signal()  # the bill's lines are in the list
 
     def __init__(self, store: Store, who: AgentContext, customer_id: str, customer_name: str,
                  invoice_id: str, invoice_number: str, parent: QWidget | None = None) -> None:
@@ -85,6 +86,7 @@ class DisputeDialog(ActionDialog):
         if not self.lines:
             self.line.addItem("This bill has no charge to dispute", None)
         self._line_chosen()
+        self.lines_shown.emit()
 
     def _line_chosen(self) -> None:
         line = self.chosen()
@@ -115,6 +117,7 @@ class DisputeDialog(ActionDialog):
     def valid(self) -> bool:
         problem = self.problem()
         self.amount_hint.setText(problem)
+        self.amount_hint.setVisible(bool(problem))
         return not problem
 
     def _save(self) -> None:

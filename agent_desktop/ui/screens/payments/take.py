@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QLineEdit,
-    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -50,6 +49,31 @@ WAIT_FOR_ANSWER_MS = 12_000  # then: "queued, charged when the connection return
 _hint, _show = hint_label, show_check
 
 
+class _Pages(QWidget):
+    """The form or the answer, one at a time; unlike a QStackedWidget, as tall as the page
+    shown (a hidden page takes no room)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self._pages: list[QWidget] = []
+        self._current = 0
+
+    def addWidget(self, page: QWidget) -> None:
+        self._layout.addWidget(page)
+        page.setVisible(not self._pages)
+        self._pages.append(page)
+
+    def setCurrentIndex(self, index: int) -> None:
+        self._current = index
+        for i, page in enumerate(self._pages):
+            page.setVisible(i == index)
+
+    def currentIndex(self) -> int:
+        return self._current
+
+
 class PaymentDialog(QDialog):
     """One payment for one customer."""
 
@@ -69,7 +93,7 @@ class PaymentDialog(QDialog):
         self.setWindowTitle(f"Take a payment \u2014 {customer.display_name}")
         self.setMinimumWidth(560)
         outer = QVBoxLayout(self)
-        self.pages = QStackedWidget()
+        self.pages = _Pages()
         outer.addWidget(self.pages)
         self._build_form()
         self._build_result()
@@ -222,7 +246,7 @@ class PaymentDialog(QDialog):
             QShortcut(QKeySequence(keys), self, self.pay)
 
     def _build_result(self) -> None:
-        page = QWidget()
+        page = self.result_page = QWidget()
         layout = QVBoxLayout(page)
         self.result_title = QLabel("")
         self.result_title.setObjectName("customerName")
@@ -431,7 +455,7 @@ class PaymentDialog(QDialog):
                 f"{' '.join(result.confirmation_number.removeprefix('PAY-'))}.\u201d",
                 "The balance on the 360 is updated." + (
                     " The receipt is on its way by email." if self.receipt.isChecked()
-                    else ""))
+                    else ""), tone="ok")
             self.close_button.setFocus()
         else:
             decline = result.decline
@@ -439,7 +463,7 @@ class PaymentDialog(QDialog):
             self._show_result(f"Not paid: {decline.agent_text}",
                               f"{self.queued.summary} \u2014 nothing was charged.",
                               f"Say: \u201c{decline.say_to_customer}\u201d",
-                              f"Next: {decline.next_step}")
+                              f"Next: {decline.next_step}", tone="bad")
             self.again_button.show()
             self.again_button.setFocus()
         self.answered.emit(result)
@@ -455,12 +479,36 @@ class PaymentDialog(QDialog):
             "see it on your account within the day.\u201d",
             "Its status shows on the Billing tab; nothing needs doing again.")
 
-    def _show_result(self, title: str, body: str, say: str, next_step: str) -> None:
-        self.pages.setCurrentIndex(1)
+    def _page(self, index: int) -> None:
+        self.pages.setCurrentIndex(index)
+        layout = self.layout()
+        if layout is None:
+            return
+        if index == 1:
+            # Wrapped labels report a height for a guessed width; ask each for its height
+            # at the width it has, so the answer is never cut off.
+            margins = self.result_page.contentsMargins()
+            width = self.width() - 2 * layout.contentsMargins().left() - margins.left() \
+                - margins.right()
+            labels = (self.result_title, self.result_body, self.result_say, self.result_next)
+            spacing = max(self.result_page.layout().spacing(), 0)  # type: ignore[union-attr]
+            self.result_page.setMinimumHeight(
+                sum(label.heightForWidth(width) + spacing + 4 for label in labels
+                    if label.text()) + margins.top() + margins.bottom() + 8)
+        layout.activate()
+        self.resize(self.width(), layout.totalMinimumSize().height())
+
+    def _show_result(self, title: str, body: str, say: str, next_step: str,
+                     tone: str = "") -> None:
+        self.pay_button.hide()
+        self.close_button.setText("Close")
+        colour = {"ok": "#1b7f3b", "bad": "#b3261e"}.get(tone, "")
+        self.result_title.setStyleSheet(f"color: {colour};" if colour else "")
         self.result_title.setText(title)
         self.result_body.setText(body)
         self.result_say.setText(say)
         self.result_next.setText(next_step)
+        self._page(1)
 
     def try_again(self) -> None:
         """After a decline: the same amount, another method, and a new payment id (a new
@@ -468,7 +516,7 @@ class PaymentDialog(QDialog):
         self.payment_id = service.new_payment_id()
         self.queued = self.outcome = None
         self._busy = False
-        self.pages.setCurrentIndex(0)
+        self._page(0)
         self.again_button.hide()
         self.pay_button.show()
         self.pay_button.setText("Pay")
