@@ -298,3 +298,26 @@ def test_a_payment_from_before_the_gateway_is_refunded_up_to_what_was_paid(
     answer = sync_a.client.push([forged])
     assert answer.results[0].status == "rejected"
     assert "can still be refunded" in answer.results[0].reason
+
+
+def test_an_emailed_receipt_is_recorded_as_sent(floor: Floor) -> None:
+    (a, _b), (sync_a, _sync_b) = floor.stores, floor.services
+    agent = _who(a, "agent")
+    with a.reading() as session:
+        customer_id, method_id, contact_id, email = session.execute(text(
+            "SELECT m.customer_id, m.id, c.id, c.value FROM payment_methods m "
+            "JOIN contact_points c ON c.customer_id = m.customer_id AND c.kind = 'email' "
+            "WHERE m.kind = 'card' AND m.status = 'active' AND m.exp_year >= 2028 "
+            "ORDER BY m.customer_id LIMIT 1")).one()
+    payment_id = payments.new_payment_id()
+    payments.take_payment(a, agent, customer_id, 3000, "card", payment_id=payment_id,
+                          payment_method_id=method_id, receipt_contact_id=contact_id)
+    _sync(sync_a)
+    result = payments.payment_result(a, payment_id)
+    assert result is not None and result.status == "settled"
+    with a.reading() as session:
+        sent = session.execute(text(
+            "SELECT channel, destination, status, body FROM customer_notifications "
+            "WHERE related_id = :p"), {"p": payment_id}).one()
+    assert tuple(sent[:3]) == ("email", email, "sent")
+    assert "$30.00" in sent[3] and result.confirmation_number in sent[3]
