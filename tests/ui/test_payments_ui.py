@@ -147,6 +147,17 @@ def test_a_new_card_with_a_typo_fixed_then_a_decline_and_no_trace_of_either(
     qtbot.keyClicks(dialog.expiry, "12/30")
     qtbot.keyClicks(dialog.cvc, CVC)
     assert dialog.problem() == "" and dialog.pay_button.isEnabled()
+    # Neither field can be copied to the clipboard, and the number is dotted once the
+    # caret leaves it (what a screenshot of the dialog would show).
+    QApplication.clipboard().setText("nothing yet")
+    for field in (dialog.number, dialog.cvc):
+        field.selectAll()
+        qtbot.keyClick(field, Qt.Key.Key_C, CTRL)
+        field.copy()
+    assert QApplication.clipboard().text() == "nothing yet"
+    dialog.number.setFocus()
+    dialog.cvc.setFocus()
+    qtbot.waitUntil(lambda: CARD[:4] not in dialog.number.displayText(), timeout=5000)
     with qtbot.waitSignal(dialog.answered, timeout=15000) as answered:
         qtbot.keyClick(dialog.cvc, Qt.Key.Key_Return)
     assert answered.args[0].status == "settled"
