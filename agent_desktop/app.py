@@ -8,6 +8,7 @@ import shutil
 import sys
 import time
 import traceback
+from datetime import timedelta
 from pathlib import Path
 from types import TracebackType
 
@@ -118,7 +119,9 @@ class EmbeddedSync:
             sync_store.start_afresh(store, seq)
         else:
             prepare(database, seed_demo_users=True)
-        self.server = EmbeddedServer(create_app(database)).start()
+        # The demo's back office moves an order one step a minute: slow enough to watch.
+        self.server = EmbeddedServer(create_app(
+            database, order_tick_seconds=5.0, order_step=timedelta(minutes=1))).start()
 
     def stop(self) -> None:
         self.server.stop()

@@ -43,6 +43,8 @@ def main() -> None:
     run("knowledge_bench.py")
     run("case_list_bench.py")
     run("payments_bench.py")
+    run("offers_bench.py", "--store", store)
+    run("quote_bench.py")
 
 
 if __name__ == "__main__":

@@ -84,6 +84,14 @@ def build_parser() -> argparse.ArgumentParser:
         "none for PostgreSQL unless given)",
     )
     parser.add_argument(
+        "--order-step-seconds",
+        type=float,
+        default=120.0,
+        help="how long the simulated back office takes for each step of an order "
+        "(captured, submitted, approved, provisioning/shipped, completed; default "
+        "%(default)s)",
+    )
+    parser.add_argument(
         "--verify-audit",
         action="store_true",
         help="check the hash chain of the server's audit log (payments, voids, refunds, "
@@ -211,7 +219,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     snapshots: Path | Literal["default"] = (
         Path(args.snapshot_dir) if args.snapshot_dir else "default")
-    server = make_server(create_app(url, snapshot_dir=snapshots), args.host, args.port)
+    from datetime import timedelta
+
+    app = create_app(url, snapshot_dir=snapshots, order_tick_seconds=5.0,
+                     order_step=timedelta(seconds=args.order_step_seconds))
+    server = make_server(app, args.host, args.port)
     # uvicorn re-raises Ctrl+C once it has shut down gracefully; that is a normal stop.
     with contextlib.suppress(KeyboardInterrupt):
         server.run()

@@ -195,6 +195,8 @@ class Runtime:
         self._reader: ThreadPoolExecutor | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._relay: ChangeListener | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self.order_tick_seconds = 0.0  # 0: orders stay where they are (tests tick by hand)
 
     # Pools start lazily (threads appear only when work arrives) so an app that is built
     # but never served costs nothing; close() joins whatever was started.
@@ -217,6 +219,23 @@ class Runtime:
         self._relay = ChangeListener.for_engine(self.engine, partial(self._relayed, loop))
         if self._relay is not None and not self._relay.start():
             log.warning("not yet listening for other server processes' changes; retrying")
+        if self.order_tick_seconds > 0:
+            self._ticker = loop.create_task(self._tick_orders())
+
+    async def _tick_orders(self) -> None:
+        """The simulated back office: every few seconds, orders whose time has come move
+        one step on (server_stub.orders), and the desks hear of it by a poke."""
+        while True:
+            await asyncio.sleep(self.order_tick_seconds)
+            try:
+                seq = await self.write(self.sync.advance_orders)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bad row must not stop the back office for good
+                log.exception("moving orders on failed; trying again on the next tick")
+                continue
+            if seq is not None:
+                self.broker.publish_poke(seq)
 
     def _relayed(self, loop: asyncio.AbstractEventLoop, seq: int) -> None:
         # On the listener's thread: the broker belongs to the event loop.
@@ -230,6 +249,9 @@ class Runtime:
         self.broker.close()
 
     def close(self) -> None:
+        if self._ticker is not None:
+            self._ticker.cancel()
+            self._ticker = None
         if self._relay is not None:
             self._relay.stop()
             self._relay = None
@@ -293,6 +315,8 @@ def create_app(
     max_body_bytes: int = MAX_BODY_BYTES,
     snapshot_dir: Path | Literal["default"] | None = "default",
     gateway: Gateway | None = None,
+    order_step: timedelta | None = None,
+    order_tick_seconds: float = 0.0,
 ) -> FastAPI:
     """The sync server as an ASGI app over ``database_url`` (a SQLAlchemy URL or a SQLite
     file path); creates missing tables.
@@ -301,6 +325,9 @@ def create_app(
     ``password_hasher`` defaults to argon2id with argon2-cffi's recommended parameters.
     ``snapshot_dir`` holds the snapshot new clients download (server_stub.snapshot); by
     default the folder beside a SQLite database, none for other databases.
+    ``order_step`` is how long the simulated back office takes for each step of an
+    order, checked every ``order_tick_seconds`` (0: orders are not moved on; the command
+    line server ticks every 5 s).
     ``gateway`` is the payment gateway stub; by default ``Gateway.beside(database_url)``
     (the app closes it as it shuts down).
     """
@@ -313,7 +340,10 @@ def create_app(
     hasher = password_hasher or PasswordHasher()
     auth = Auth(sessions, hasher, now, timedelta(minutes=token_ttl_minutes))
     pay = gateway if gateway is not None else Gateway.beside(database_url)
-    runtime = Runtime(engine, auth, Sync(sessions, now, pay), heartbeat_seconds, pay)
+    sync = Sync(sessions, now, pay)
+    sync.order_step = order_step
+    runtime = Runtime(engine, auth, sync, heartbeat_seconds, pay)
+    runtime.order_tick_seconds = order_tick_seconds
     snapshots = Snapshots(
         default_snapshot_dir(database_url) if snapshot_dir == "default" else snapshot_dir
     )

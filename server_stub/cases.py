@@ -11,7 +11,7 @@ say. A status change sent "to the customer" records the email or text the custom
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -25,6 +25,9 @@ from server_stub.mutations import (
     optional_hex_id,
     put_row,
 )
+from server_stub.mutations import (
+    client_at as _at,
+)
 from server_stub.store import SyncedRow
 
 
@@ -36,18 +39,6 @@ def _iso(value: object) -> object:
     return value.isoformat() if isinstance(value, datetime) else value
 
 
-def _at(args: dict[str, Any], now: datetime) -> datetime:
-    """When the agent made the change (their clock is checked on push), never later than
-    the server's now."""
-    value = args.get("at")
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise MutationRejected("The change has no valid time (at).")
-    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return min(parsed, now)
 
 
 def _case(session: Session, args: dict[str, Any], key: str = "case_id") -> SyncedRow:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, select
@@ -68,6 +68,20 @@ def hex_id(args: dict[str, Any], key: str, what: str) -> str:
     if not isinstance(value, str) or not _HEX_ID.fullmatch(value):
         raise MutationRejected(f"{what} must be a UUID written as 32 lowercase hex characters.")
     return value
+
+
+def client_at(args: dict[str, Any], now: datetime) -> datetime:
+    """When the agent made the change (``at``, their clock is checked on push), never
+    later than the server's now."""
+    value = args.get("at")
+    try:
+        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
+    except ValueError:
+        parsed = None
+    if parsed is None:
+        raise MutationRejected("The change has no valid time (at).")
+    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    return min(parsed, now)
 
 
 def optional_hex_id(args: dict[str, Any], key: str, what: str) -> str | None:
@@ -274,6 +288,19 @@ from server_stub.payments import APPLIERS as _MONEY_APPLIERS  # noqa: E402
 APPLIERS.update(_MONEY_APPLIERS)
 ROLES_ALLOWED.update(dict.fromkeys(_MONEY_APPLIERS, ALL_ROLES))
 ROLES_ALLOWED["decide_adjustment"] = SUPERVISORS
+from server_stub.offers import APPLIERS as _OFFER_APPLIERS  # noqa: E402
+
+APPLIERS.update(_OFFER_APPLIERS)
+ROLES_ALLOWED.update(dict.fromkeys(_OFFER_APPLIERS, ALL_ROLES))
+from server_stub.orders import APPLIERS as _ORDER_APPLIERS  # noqa: E402
+
+APPLIERS.update(_ORDER_APPLIERS)
+ROLES_ALLOWED.update(dict.fromkeys(_ORDER_APPLIERS, ALL_ROLES))
+from server_stub.customers import APPLIERS as _CUSTOMER_APPLIERS  # noqa: E402
+from server_stub.customers import TOUCHES as _CUSTOMER_TOUCHES  # noqa: E402
+
+APPLIERS.update(_CUSTOMER_APPLIERS)
+ROLES_ALLOWED.update(dict.fromkeys(_CUSTOMER_APPLIERS, ALL_ROLES))
 
 # Every mutation the server applies must name its table in the wire protocol and say who
 # may push it; failing at import beats a mutation that silently nobody may apply.
@@ -292,8 +319,10 @@ TOUCHES: dict[str, tuple[tuple[str, str], ...]] = {
     "merge_cases": (("cases", "case_id"), ("cases", "into_case_id")),
     "publish_article": (("knowledge_articles", "article_id"),),
     "decide_adjustment": (("adjustments", "adjustment_id"),),
+    "cancel_order": (("orders", "order_id"),),
     "update_payment_method": (("payment_methods", "payment_method_id"),),
     **dict.fromkeys(("void_payment", "refund_payment"), (("payments", "payment_id"),)),
+    **_CUSTOMER_TOUCHES,
 }
 
 

@@ -26,6 +26,7 @@ from agent_desktop.domain import payments as rules
 from agent_desktop.domain.errors import UserFacingError
 from server_stub import audit
 from server_stub.mutations import Actor, MutationRejected, hex_id, optional_hex_id, put_row
+from server_stub.mutations import client_at as _at
 from server_stub.store import SyncedRow
 
 _LAST4 = re.compile(r"\d{4}")
@@ -57,16 +58,6 @@ def _get(session: Session, table: str, row_id: str) -> SyncedRow | None:
     return session.get(SyncedRow, (table, row_id))
 
 
-def _at(args: dict[str, Any], now: datetime) -> datetime:
-    value = args.get("at")
-    try:
-        parsed = datetime.fromisoformat(value) if isinstance(value, str) else None
-    except ValueError:
-        parsed = None
-    if parsed is None:
-        raise MutationRejected("The change has no valid time (at).")
-    parsed = parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
-    return min(parsed, now)
 
 
 def _cents(args: dict[str, Any], key: str = "amount_cents") -> int:

@@ -382,6 +382,16 @@ class Sync:
         # The payment gateway (server_stub.gateway) the money mutations charge through;
         # appliers find it in session.info (server_stub.payments).
         self.gateway = gateway
+        self.order_step: timedelta | None = None  # None: server_stub.orders.DEFAULT_STEP
+
+    def advance_orders(self) -> int | None:
+        """Move due orders one step on (server_stub.orders); the highest change_seq
+        written, or None. Runs on the writer thread, from the app's ticker."""
+        from server_stub.orders import advance_due
+
+        with self._sessions() as session, session.begin():
+            session.info["order_step"] = self.order_step
+            return advance_due(session, self._clock())
 
     @staticmethod
     def _check(principal: Principal, version: int, client_id: str) -> None:
@@ -428,6 +438,7 @@ class Sync:
         top_seq: int | None = None
         with self._sessions() as session:
             session.info["gateway"] = self.gateway
+            session.info["order_step"] = self.order_step
             together = self._push_together(session, principal, request.mutations)
             if together is not None:
                 return together

@@ -22,6 +22,7 @@ Tables:
 - ``audit_log``: who did what to money (payments, voids, refunds, adjustments, approvals,
   and refusals of any of them): append-only, each row hash-chained to the one before
   (server_stub.audit; revision 0003).
+- ``order_progress``: when the stub moves each open order on (revision 0004).
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ _COUNTER_ID = 1
 # and as data files in the PyInstaller build (build.spec).
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 BASELINE_REVISION = "0001"
-HEAD_REVISION = "0003"  # the newest revision in migrations/versions
+HEAD_REVISION = "0004"  # the newest revision in migrations/versions
 # The tables of the baseline: a database that has them but no alembic_version was made by
 # metadata.create_all before the server had migrations, and is stamped, not recreated.
 BASELINE_TABLES = frozenset(
@@ -217,6 +218,17 @@ class AuditRow(Base):
     after: Mapped[dict[str, Any]] = mapped_column(JSONData)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class OrderProgress(Base):
+    """An open order the stub will move on at ``due_at`` (``step`` "advance"), or a
+    completed one whose follow-up goes then (``step`` "follow_up"); server_stub.orders."""
+
+    __tablename__ = "order_progress"
+
+    order_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    step: Mapped[str] = mapped_column(String(16))
 
 
 class ChangeCounter(Base):

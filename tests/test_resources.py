@@ -415,3 +415,12 @@ def test_articles_cite_real_skus_and_codes(
 def test_articles_never_show_a_card_number(articles: list[Any]) -> None:
     for path, _, body in articles:
         assert not re.search(r"\d{13,19}", body), path.name
+
+
+def test_offer_rules_read_and_name_only_what_the_catalog_has(catalog: dict[str, Any]) -> None:
+    from agent_desktop.domain.catalog import Catalog
+    from agent_desktop.domain.offers import OfferRules
+
+    rules = OfferRules.from_dict(_load_json("offers.json"))  # checks every template
+    assert rules.problems(Catalog.from_dict(catalog)) == []
+    assert {"360", "wizard", "after_card_update"} <= rules.moments

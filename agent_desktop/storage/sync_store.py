@@ -17,8 +17,11 @@ from sqlalchemy import JSON, Boolean, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agent_desktop.domain.synced import SYNCED_TABLES
-from agent_desktop.storage import cases, knowledge_drafts, payments
+from agent_desktop.storage import cases, knowledge_drafts, orders, payments
 from agent_desktop.storage.contacts import write_consent
+from agent_desktop.storage.customers import DISCARD as CUSTOMER_DISCARD
+from agent_desktop.storage.customers import LOCAL as CUSTOMER_LOCAL
+from agent_desktop.storage.customers import WROTE as CUSTOMER_WROTE
 from agent_desktop.storage.models import (
     Base,
     OutboxMutation,
@@ -26,6 +29,7 @@ from agent_desktop.storage.models import (
     UTCDateTime,
     new_id,
 )
+from agent_desktop.storage.offers import apply_record_offer
 from agent_desktop.storage.reference import load_reference_data, resources_dir
 from agent_desktop.storage.store import (
     KNOWN_REVISIONS,
@@ -172,11 +176,17 @@ _WROTE: dict[str, tuple[tuple[str, str], ...]] = {
     "add_case_note": (("case_events", "event_id"),),
     "merge_cases": (("case_events", "event_id"), ("case_events", "target_event_id")),
     "draft_article": (("knowledge_articles", "id"),),
+    "record_offer": (("offers_shown", "id"),),
     **payments.WROTE,
+    **CUSTOMER_WROTE,
+    **orders.WROTE,
 }
 
 
 def _discard(session: Any, name: str, args: dict[str, Any]) -> None:
+    if name in CUSTOMER_DISCARD:  # rows others point at: taken back in order
+        CUSTOMER_DISCARD[name](session, args)
+        return
     conn = session.connection()
     if name == "link_article":
         conn.exec_driver_sql("DELETE FROM case_articles WHERE case_id = ? AND article_id = ?",
@@ -193,6 +203,8 @@ def _discard(session: Any, name: str, args: dict[str, Any]) -> None:
             conn.exec_driver_sql(f'DROP TRIGGER "{trigger}"')
         if table == "cases":
             conn.exec_driver_sql("DELETE FROM case_events WHERE case_id = ?", (row_id,))
+        if table == "orders":
+            conn.exec_driver_sql("DELETE FROM order_lines WHERE order_id = ?", (row_id,))
         conn.exec_driver_sql(f'DELETE FROM "{table}" WHERE id = ?', (row_id,))
         for _trigger, sql in guard:
             conn.exec_driver_sql(sql)
@@ -322,6 +334,9 @@ REAPPLY: dict[str, Reapply] = {
     **{name: cases.reapply(name) for name in cases.LOCAL},
     **{name: cases.reapply_with(fn) for name, fn in knowledge_drafts.LOCAL.items()},
     **{name: cases.reapply_with(fn) for name, fn in payments.LOCAL.items()},
+    **{name: cases.reapply_with(fn) for name, fn in CUSTOMER_LOCAL.items()},
+    "record_offer": cases.reapply_with(apply_record_offer),
+    **{name: cases.reapply_with(fn) for name, fn in orders.LOCAL.items()},
 }
 
 

@@ -149,5 +149,14 @@ MUTATIONS: dict[str, str] = {
     "update_payment_method": "payment_methods",
     "request_adjustment": "adjustments",
     "decide_adjustment": "adjustments",  # supervisors and admins only; never one's own
+    "record_offer": "offers_shown",  # an offer shown and the answer; server_stub.offers
+    "cancel_order": "orders",  # until it is provisioned; server_stub.orders
+    "place_order": "orders",  # priced again by the server; args: services.orders.place_order
+    "create_customer": "customers",  # with its addresses and contact points
+    "change_contact": "contact_points",  # or "addresses" (kind address)
+    "move_service": "services",
+    "suspend_service": "services",
+    "resume_service": "services",
+    "cancel_service": "services",  # after the retention offer; server_stub.customers
 }
 

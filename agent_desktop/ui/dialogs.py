@@ -38,6 +38,7 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Alt+B, Alt+C, Alt+S, Alt+O", "Billing, Contacts, Cases, Orders on the 360"),
     ("Ctrl+N", "Write a note on the open customer (in Cases: on the open case)"),
     ("Ctrl+Enter", "Save the note"),
+    ("Alt+Y, Alt+X, Alt+Z", "The offer on the 360: yes (opens the order), not now, no"),
     ("Ctrl+Shift+C", "Consent: what the customer allows on each number and email"),
     ("Ctrl+Shift+D", "Supervisors: draft articles to publish"),
     ("Ctrl+J", "Adjust the bill of the customer on screen: a credit or a debit"),
@@ -46,6 +47,11 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
     ("Ctrl+Shift+M", "Payment methods on file: N new card, E new expiry, D default, Delete "
      "removes"),
     ("Ctrl+Shift+A", "Supervisors: adjustments waiting for approval (A approves, R rejects)"),
+    ("Ctrl+Shift+U", "New customer: checked as you type; look-alikes are offered first"),
+    ("Ctrl+Shift+E", "Manage the customer on screen: contact details, move, suspend / "
+     "resume, cancel a service (retention offer first)"),
+    ("Ctrl+Shift+O", "New order for the customer on screen (or resume their draft): Alt+N "
+     "next, Alt+B back, Esc keeps a draft"),
     ("Ctrl+,", "Settings"),
     ("Ctrl+Shift+S", "Changes the sync server refused (needs attention)"),
     ("F1", "This list"),

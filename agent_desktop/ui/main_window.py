@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from agent_desktop.domain.billing import EntryKind
+from agent_desktop.domain.quote import CartLine
 from agent_desktop.platform.settings import Settings
 from agent_desktop.services.cases import CaseChange
 from agent_desktop.services.context import AgentContext, Changes
@@ -101,6 +104,8 @@ class MainWindow(QMainWindow):
         self.customers.adjustment_requested.connect(lambda _cid: self.adjust_bill())
         self.customers.reversal_requested.connect(lambda _cid: self.reverse_payment())
         self.customers.methods_requested.connect(lambda _cid: self.payment_methods())
+        self.customers.offer_accepted.connect(
+            lambda cid, offer: self.start_order(cid, offer.cart))
         for area in AREAS[1:]:
             page = {"Knowledge": self.knowledge, "Cases": self.cases}.get(area) \
                 or placeholder(area)
@@ -165,6 +170,9 @@ class MainWindow(QMainWindow):
         add("Ctrl+Shift+M", self.payment_methods)
         add("Ctrl+Shift+I", self.dispute_bill)
         add("Ctrl+Shift+A", self.show_approvals)
+        add("Ctrl+Shift+U", self.new_customer)
+        add("Ctrl+Shift+E", self.manage_customer)
+        add("Ctrl+Shift+O", lambda: self.start_order())
         add("Ctrl+Tab", lambda: self._cycle_tab(1))
         add("Ctrl+Shift+Tab", lambda: self._cycle_tab(-1))
         for i, _area in enumerate(AREAS):
@@ -281,6 +289,10 @@ class MainWindow(QMainWindow):
 
         dialog = PaymentDialog(customer, self.store, self.who, self.sync, self)
         dialog.paid.connect(lambda _queued: self.sync.sync_now() if self.sync else None)
+        # Paid: a natural moment for an offer, in the 360's strip (never a pop-up).
+        dialog.answered.connect(lambda result: self.customers.offer_moment(
+            customer.customer_id, "after_payment") if result.status in (
+                "settled", "authorized") else None)
         dialog.finished.connect(lambda _r: self.customers.refresh(customer.customer_id))
         self.payment_dialog = dialog
         dialog.open()
@@ -329,8 +341,40 @@ class MainWindow(QMainWindow):
         dialog = PaymentMethodsDialog(customer, self.store, self.who, self.sync, self)
         dialog.changed.connect(lambda _changes: self.sync.sync_now() if self.sync else None)
         dialog.changed.connect(lambda _changes: self.customers.refresh(customer.customer_id))
+        dialog.changed.connect(lambda _changes: self.customers.offer_moment(
+            customer.customer_id, "after_card_update"))
         dialog.notice.connect(self.notify)
         self.methods_dialog = dialog
+        dialog.open()
+
+    def start_order(self, customer_id: str | None = None,
+                    cart: Sequence[CartLine] = ()) -> None:
+        """Ctrl+Shift+O (and accepted offers): the order wizard for the customer (None: the
+        one on screen, else a new one) with ``cart`` in it."""
+        from agent_desktop.ui.screens.order_wizard import open_order_wizard
+
+        open_order_wizard(self, customer_id, cart)
+
+    def new_customer(self, phone: str = "") -> None:
+        """Ctrl+Shift+U: a new customer (``phone`` pre-filled, e.g. from a call)."""
+        from agent_desktop.ui.screens.customers.new_customer import show_new_customer
+
+        self.new_customer_dialog = show_new_customer(
+            self, self.store, self.who, phone, self._open_customer,
+            lambda: self.sync.sync_now() if self.sync else None)
+
+    def manage_customer(self) -> None:
+        """Ctrl+Shift+E: contact details, move, suspend / resume, cancel a service."""
+        customer = self._customer_on_screen("an account change")
+        if customer is None:
+            return
+        from agent_desktop.ui.screens.customer360.maintenance import ManageDialog
+
+        dialog = ManageDialog(self.store, self.who, customer.customer_id,
+                              customer.display_name, self)
+        dialog.changed.connect(self._adjustment_decided)  # refresh the 360, sync
+        dialog.notice.connect(self.notify)
+        self.manage_dialog = dialog
         dialog.open()
 
     def show_approvals(self) -> None:

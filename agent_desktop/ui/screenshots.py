@@ -169,6 +169,48 @@ def _payments(window: MainWindow, customer: Customer360, shot: Shot) -> None:
         dispute.done(QDialog.DialogCode.Rejected)
 
 
+def _order_wizard(window: MainWindow, customer: Customer360, shot: Shot) -> None:
+    """The order wizard: products by typing, configure, a quote with a problem (a
+    promotion that ended), and the order read back before it is placed."""
+    from agent_desktop.domain.order_wizard import OrderWizard, Step
+    from agent_desktop.services.orders import prepare_order
+    from agent_desktop.ui.screens.order_wizard import OrderWizardDialog, today
+
+    start = prepare_order(window.store, customer.customer_id, today())
+    dialog = OrderWizardDialog(OrderWizard(start.catalog, start.today,
+                                           customer=start.customer),
+                               window.store, window.who, window)
+    dialog.show()
+    dialog.advance()
+    dialog.advance()
+    products = dialog.pages[Step.PRODUCTS]
+
+    def add_duo() -> None:
+        products.filter.setText("duo")  # type: ignore[attr-defined]
+        dialog.wizard.add_bundle("DUO-INT-TV")
+        dialog.show_step()
+        dialog.changed()
+
+    def to_review() -> None:
+        dialog.go(Step.REVIEW)
+        dialog.changed()
+
+    _wait(dialog.quoted, add_duo)
+    shot("41-order-products", dialog)
+    dialog.advance()
+    shot("42-order-configure", dialog)
+    dialog.wizard.add_product("TV-ELITE", promotion_code="SPRING26")
+    _wait(dialog.quoted, to_review)
+    shot("43-order-review-problem", dialog)
+    dialog.wizard.remove_line(len(dialog.wizard.cart) - 1)
+    _wait(dialog.quoted, to_review)
+    dialog.advance()
+    dialog.wizard.set_terms_accepted(True)
+    dialog.advance()
+    shot("44-order-confirm", dialog)
+    dialog.done(QDialog.DialogCode.Rejected)
+
+
 def capture_all(app: QApplication, window: MainWindow, settings: Settings,
                 out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
@@ -215,6 +257,7 @@ def capture_all(app: QApplication, window: MainWindow, settings: Settings,
     _adjustments(window, view.data, shot)
     _payment_methods(window, view.data, shot)
     _payments(window, view.data, shot)
+    _order_wizard(window, view.data, shot)
     window.nav.setCurrentRow(0)
 
     for name_, dialog in (("11-shortcuts", ShortcutsDialog(window)),

@@ -51,7 +51,7 @@ def test_the_migrations_build_exactly_the_models_schema(engine: Engine) -> None:
     assert _diffs(engine) == []
     assert _revision(engine) == HEAD_REVISION
     assert set(inspect(engine).get_table_names()) == BASELINE_TABLES | {
-        "alembic_version", "audit_log"}
+        "alembic_version", "audit_log", "order_progress"}
     with Session(engine) as s:
         assert s.get(ChangeCounter, 1) is not None
 
@@ -121,7 +121,12 @@ def test_server_processes_starting_at_once_all_succeed(server_db: str) -> None:
     ]
     try:
         for p in starters:  # all imported and waiting: release them together
-            assert p.stdout is not None and p.stdout.readline() == "ready\n"
+            assert p.stdout is not None
+            line = p.stdout.readline()
+            if line != "ready\n":  # it died first: say why
+                _out, err = p.communicate(timeout=60)
+                raise AssertionError(f"a starter exited {p.returncode} before it was "
+                                     f"ready: {line!r} {err}")
         for p in starters:
             assert p.stdin is not None
             p.stdin.write("go\n")
@@ -133,7 +138,7 @@ def test_server_processes_starting_at_once_all_succeed(server_db: str) -> None:
         for p in starters:
             if p.poll() is None:
                 p.kill()
-                p.communicate()
+            p.communicate()  # also closes its pipes
     engine = open_engine(server_db)
     try:
         assert _diffs(engine) == []

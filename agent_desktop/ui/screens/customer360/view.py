@@ -23,6 +23,7 @@ from agent_desktop.domain.billing import EntryKind
 from agent_desktop.services.customer360 import Customer360, LedgerLine
 from agent_desktop.storage.customer_record import InteractionRow, NoteRow
 from agent_desktop.ui import theme
+from agent_desktop.ui.screens.customer360.offers import OfferStrip
 from agent_desktop.ui.widgets.common import (
     Column,
     RowsModel,
@@ -64,6 +65,7 @@ class Customer360View(QWidget):
     adjustment_requested = Signal(str)  # customer_id: Adjust the bill (Ctrl+J)
     reversal_requested = Signal(str)  # customer_id: void or refund (Ctrl+Shift+V)
     methods_requested = Signal(str)  # customer_id: payment methods on file (Ctrl+Shift+M)
+    offer_accepted = Signal(str, object)  # (customer_id, Offer): Alt+Y on the offer strip
 
     def __init__(self, theme_name: str = "light", parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -113,6 +115,9 @@ class Customer360View(QWidget):
         hl.addWidget(self.aging, 1, 1, 1, 5)
         hl.setColumnStretch(0, 1)
         outer.addWidget(self.header)
+        self.offers = OfferStrip(keys_on=self)  # the best offer; Alt+Y / Alt+X / Alt+Z
+        self.offers.accepted.connect(self.offer_accepted)
+        outer.addWidget(self.offers)
 
         split = QSplitter(Qt.Orientation.Horizontal)
         split.setChildrenCollapsible(False)
@@ -378,6 +383,7 @@ class Customer360View(QWidget):
         self._fitted = {0}
         self._fit_tab(self.tabs.currentIndex())
         self._draw_chart(data)
+        self.offers.show_for(data.customer_id)
 
     def update_clock(self) -> None:
         if self.data is None:

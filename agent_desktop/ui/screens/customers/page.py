@@ -40,6 +40,7 @@ class CustomersPage(QWidget):
     adjustment_requested = Signal(str)  # customer_id: adjust the bill (Ctrl+J)
     reversal_requested = Signal(str)  # customer_id: void or refund a payment (Ctrl+Shift+V)
     methods_requested = Signal(str)  # customer_id: payment methods on file (Ctrl+Shift+M)
+    offer_accepted = Signal(str, object)  # (customer_id, Offer): start the order with it
 
     def __init__(self, store: Store, who: AgentContext, settings_get: Callable[[str], object],
                  parent: QWidget | None = None) -> None:
@@ -129,6 +130,9 @@ class CustomersPage(QWidget):
         view.adjustment_requested.connect(self.adjustment_requested)
         view.reversal_requested.connect(self.reversal_requested)
         view.methods_requested.connect(self.methods_requested)
+        view.offer_accepted.connect(self.offer_accepted)
+        view.offers.attach(self.store, self.who)
+        view.offers.recorded.connect(lambda _answer: self.note_saved.emit())
         self._views[customer_id] = view
         self.refresh(customer_id)  # the read starts first and runs while the tab is laid out
         index = self.tabs.addTab(view, display_name)
@@ -215,6 +219,12 @@ class CustomersPage(QWidget):
 
     def open_ids(self) -> list[str]:
         return list(self._views)
+
+    def offer_moment(self, customer_id: str, moment: str) -> None:
+        """A natural moment for an offer ("after_card_update"): the 360's strip reads again."""
+        view = self._views.get(customer_id)
+        if view is not None:
+            view.offers.load(customer_id, moment)
 
     def _save_note(self, customer_id: str, body: str) -> None:
         view = self._views.get(customer_id)

@@ -1,0 +1,154 @@
+"""The server stub takes an order (priced again with the desk's engine) and walks it
+through its life: a notice at every step, services started at completion, a follow-up
+queued 7-10 days later and sent then; a changed price and a late cancel are refused."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from agent_desktop.domain.orders import order_number
+from server_stub.__main__ import prepare, seed
+from server_stub.mutations import Actor, MutationRejected, apply_mutation
+from server_stub.orders import advance_due
+from server_stub.store import OrderProgress, SyncedRow, open_engine
+
+NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
+STEP = timedelta(minutes=2)
+ORDER = "0a" * 16
+AGENT = Actor("1" * 32, "agent", "Dana Reyes", "agent")
+
+
+@pytest.fixture
+def sessions(demo_store_template: Path, tmp_path: Path) -> Any:
+    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    prepare(url)
+    seed(url, str(demo_store_template), None)
+    engine = open_engine(url)
+    yield sessionmaker(engine, class_=Session, expire_on_commit=False)
+    engine.dispose()
+
+
+def _customer(template: Path) -> tuple[str, str, str]:
+    conn = sqlite3.connect(template)
+    try:
+        row = conn.execute(
+            "SELECT a.customer_id, a.id, c.id FROM addresses a JOIN contact_points c "
+            "ON c.customer_id = a.customer_id AND c.kind = 'email' "
+            "WHERE a.state = 'NY' ORDER BY a.customer_id LIMIT 1").fetchone()
+        return str(row[0]), str(row[1]), str(row[2])
+    finally:
+        conn.close()
+
+
+def _args(customer_id: str, address_id: str, contact_id: str, **more: Any) -> dict[str, Any]:
+    return {
+        "id": ORDER, "customer_id": customer_id, "service_address_id": address_id,
+        "install_on": "2026-11-30", "notify_contact_id": contact_id,
+        "lines": [{"id": "1b" * 16, "sku": "INT-18", "quantity": 1},
+                  {"id": "2b" * 16, "sku": "TV-BASIC", "quantity": 1},
+                  {"id": "3b" * 16, "sku": "EQ-EXT", "quantity": 1}],
+        "payment_method_kind": "card", "is_new_customer": False,
+        "at": NOW.isoformat(), **more,
+    }
+
+
+def _apply(sessions: Any, name: str, args: dict[str, Any], now: datetime) -> None:
+    with sessions() as session, session.begin():
+        session.info["order_step"] = STEP
+        apply_mutation(session, AGENT, name, args, now)
+
+
+def _row(sessions: Any, table: str, row_id: str) -> dict[str, Any]:
+    with sessions() as session:
+        row = session.get(SyncedRow, (table, row_id))
+        assert row is not None, (table, row_id)
+        return dict(row.data)
+
+
+def _tick(sessions: Any, now: datetime) -> None:
+    with sessions() as session, session.begin():
+        session.info["order_step"] = STEP
+        advance_due(session, now)
+
+
+def _notices(sessions: Any) -> list[tuple[str, str, str]]:
+    with sessions() as session:
+        rows = [r.data for r in session.query(SyncedRow).filter(
+            SyncedRow.table_name == "customer_notifications")
+            if r.data.get("related_id") == ORDER]
+    return sorted((r["template"], r["status"], r["destination"]) for r in rows)
+
+
+def test_an_order_walks_its_life_and_tells_the_customer_at_every_step(
+        sessions: Any, demo_store_template: Path) -> None:
+    customer_id, address_id, contact_id = _customer(demo_store_template)
+    _apply(sessions, "place_order", _args(customer_id, address_id, contact_id), NOW)
+    order = _row(sessions, "orders", ORDER)
+    assert order["status"] == "captured" and order["order_number"] == order_number(ORDER)
+    assert order["monthly_total_cents"] > 0 and order["tax_cents"] > 0
+    # The same order again (a retried push) changes nothing.
+    _apply(sessions, "place_order", _args(customer_id, address_id, contact_id), NOW)
+
+    seen, now = ["captured"], NOW
+    _tick(sessions, now + STEP - timedelta(seconds=1))  # not yet
+    assert _row(sessions, "orders", ORDER)["status"] == "captured"
+    for _ in range(4):
+        now += STEP
+        _tick(sessions, now)
+        seen.append(_row(sessions, "orders", ORDER)["status"])
+    assert seen == ["captured", "submitted", "approved", "provisioning", "completed"]
+    done = _row(sessions, "orders", ORDER)
+    assert done["completed_at"] is not None
+    # The recurring lines are the customer's services now.
+    with sessions() as session:
+        services = {r.data["sku"] for r in session.query(SyncedRow).filter(
+            SyncedRow.table_name == "services") if r.data["customer_id"] == customer_id
+            and r.data.get("promotion_code") is None and r.id.endswith("5e7a1ce0")}
+    assert services == {"INT-18", "TV-BASIC"}
+    email = _row(sessions, "contact_points", contact_id)["value"]
+    assert ("order_follow_up", "queued", email) in _notices(sessions)
+    assert {t for t, s, _ in _notices(sessions) if s == "sent"} == {
+        "order_received", "order_submitted", "order_approved", "order_provisioning",
+        "order_completed"}
+    # A week or so later the follow-up goes.
+    _tick(sessions, now + timedelta(days=10))
+    assert ("order_follow_up", "sent", email) in _notices(sessions)
+    with sessions() as session:
+        assert session.get(OrderProgress, ORDER) is None
+    # Too late to cancel now.
+    with pytest.raises(MutationRejected, match="can no longer be cancelled"):
+        _apply(sessions, "cancel_order", {"order_id": ORDER, "reason": "Changed mind"},
+               now)
+
+
+def test_a_changed_price_and_an_unsold_product_are_refused_with_the_reason(
+        sessions: Any, demo_store_template: Path) -> None:
+    customer_id, address_id, contact_id = _customer(demo_store_template)
+    with pytest.raises(MutationRejected, match="price changed"):
+        _apply(sessions, "place_order", _args(
+            customer_id, address_id, contact_id,
+            totals={"one_time_cents": 1, "monthly_cents": 2}), NOW)
+    with pytest.raises(MutationRejected):
+        _apply(sessions, "place_order", {**_args(customer_id, address_id, contact_id),
+                                         "lines": [{"id": "4b" * 16, "sku": "NOPE"}]}, NOW)
+
+
+def test_an_order_is_cancelled_before_it_is_provisioned(
+        sessions: Any, demo_store_template: Path) -> None:
+    customer_id, address_id, contact_id = _customer(demo_store_template)
+    _apply(sessions, "place_order", _args(customer_id, address_id, contact_id), NOW)
+    _tick(sessions, NOW + STEP)
+    with pytest.raises(MutationRejected, match="Say why"):
+        _apply(sessions, "cancel_order", {"order_id": ORDER, "reason": " "}, NOW + STEP)
+    _apply(sessions, "cancel_order", {"order_id": ORDER, "reason": "Moving abroad"},
+           NOW + STEP)
+    assert _row(sessions, "orders", ORDER)["status"] == "cancelled"
+    assert ("order_cancelled", "sent") in {(t, s) for t, s, _ in _notices(sessions)}
+    _tick(sessions, NOW + 10 * STEP)  # nothing moves a cancelled order
+    assert _row(sessions, "orders", ORDER)["status"] == "cancelled"
