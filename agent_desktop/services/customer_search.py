@@ -91,6 +91,7 @@ class CustomerSearch:
         self._q = LookupQueries(store)
         self._limit = limit
         self._vocabulary: NameVocabulary | None = None
+        self._known_names = -1
 
     def close(self) -> None:
         self._q.close()
@@ -101,8 +102,15 @@ class CustomerSearch:
     @property
     def vocabulary(self) -> NameVocabulary:
         if self._vocabulary is None:
+            self._known_names = self._q.name_token_count()
             self._vocabulary = NameVocabulary(self._q.name_vocabulary())
         return self._vocabulary
+
+    def _fresh_vocabulary(self) -> None:
+        """A customer with a name nobody had was created or pulled since the vocabulary
+        was read: read it again, so they are found by name at once."""
+        if self._vocabulary is not None and self._q.name_token_count() != self._known_names:
+            self._vocabulary = None
 
     def search(self, text: str) -> SearchResult:
         """Customers matching ``text``, best first."""
@@ -136,6 +144,7 @@ class CustomerSearch:
         elif query.kind is LookupKind.ADDRESS and query.address_text:
             add(self._q.by_street_prefix(query.address_text, limit), PREFIX, "Street address")
         elif query.kind is LookupKind.NAME:
+            self._fresh_vocabulary()
             self._search_name(query.name_tokens, add)
 
         hits = self._hits(scored)

@@ -154,6 +154,11 @@ class LookupQueries:
     def _names(self, sql: str, params: tuple[object, ...]) -> list[NameRow]:
         return [NameRow(str(a), str(b), str(c)) for a, b, c in self._rows(sql, params)]
 
+    def name_token_count(self) -> int:
+        """How many distinct names the store knows: it grows when a customer with a new
+        name is created here or pulled by sync (a few thousand rows: microseconds)."""
+        return int(self._rows("SELECT count(*) FROM name_tokens", ())[0][0])
+
     def name_vocabulary(self) -> list[tuple[str, int]]:
         rows = self._rows("SELECT token, customers FROM name_tokens", ())
         return [(str(t), int(n)) for t, n in rows]

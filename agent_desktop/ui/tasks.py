@@ -39,9 +39,16 @@ class Job(QRunnable):
         try:
             result = self._fn()
         except BaseException as exc:  # handed to the UI thread, never swallowed
-            self._relay.done.emit(None, exc)
+            self._answer(None, exc)
         else:
-            self._relay.done.emit(result, None)
+            self._answer(result, None)
+
+    def _answer(self, result: Any, exc: BaseException | None) -> None:
+        try:
+            self._relay.done.emit(result, exc)
+        except RuntimeError:  # the parent (and its relay) went meanwhile: nobody to tell
+            if exc is not None:
+                log.debug("background work failed after its screen closed", exc_info=exc)
 
 
 class Pools:
@@ -108,15 +115,24 @@ class Op(Generic[T]):
     def run(self) -> None:
         relay = Relay(self._parent)  # child of parent: dies with it, so no late callback
         relay.done.connect(self._finish)
+        self._counted = True
+        # The parent may be destroyed before the answer comes (a closed tab): the work is
+        # then no longer in flight for anyone.
+        relay.destroyed.connect(lambda *_: self._uncount())
         relay.op = self  # keeps this Op alive until its answer arrives
         self._relay = relay
         Pools.in_flight += 1
         pool = Pools.writes() if self._write else Pools.reads()
         pool.start(Job(self._fn, relay))
 
+    def _uncount(self, *_args: object) -> None:
+        if self._counted:
+            self._counted = False
+            Pools.in_flight -= 1
+
     @Slot(object, object)
     def _finish(self, result: Any, exc: BaseException | None) -> None:
-        Pools.in_flight -= 1
+        self._uncount()
         self._relay.op = None
         self._relay.deleteLater()
         if exc is None:

@@ -110,3 +110,25 @@ def test_blank_input_is_not_an_error(search: CustomerSearch) -> None:
     result = search.search("   ")
     assert result.kind is LookupKind.EMPTY
     assert result.hits == ()
+
+
+def test_a_customer_with_a_name_nobody_had_is_found_by_the_same_search_session(
+        store: Store) -> None:
+    from agent_desktop.domain.customers import AddressInput, CustomerDraft
+    from agent_desktop.services.context import agent_by_username
+    from agent_desktop.services.customers import create_customer
+
+    search = CustomerSearch(store)
+    try:
+        assert search.search("Zephyrine Quixote").hits == ()  # the vocabulary is read now
+        who = agent_by_username(store, "agent")
+        assert who is not None
+        draft = CustomerDraft(first_name="Zephyrine", last_name="Quixote",
+                              phone="(212) 555-0147", email="zq@example.com",
+                              service=AddressInput("12 Elm Street", "", "Albany", "NY",
+                                                   "12207"))
+        created = create_customer(store, who, draft)
+        found = search.search("Zephyrine Quixote")
+        assert [h.customer_id for h in found.hits][:1] == [created.customer_id]
+    finally:
+        search.close()
