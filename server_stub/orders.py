@@ -115,6 +115,7 @@ def apply_place_order(session: Session, actor: Actor, args: dict[str, Any],
     if not isinstance(lines, list) or not 1 <= len(lines) <= 50:
         raise MutationRejected("An order has between 1 and 50 lines.")
     cart, line_ids = [], []
+    replacing: list[str | None] = []
     for line in lines:
         if not isinstance(line, dict) or not isinstance(line.get("sku"), str):
             raise MutationRejected("Each order line needs a sku.")
@@ -122,8 +123,19 @@ def apply_place_order(session: Session, actor: Actor, args: dict[str, Any],
         if isinstance(quantity, bool) or not isinstance(quantity, int):
             raise MutationRejected("A line's quantity is a whole number.")
         line_ids.append(hex_id(line, "id", "An order line id"))
+        replaces = line.get("replaces")
         cart.append(CartLine(line["sku"], quantity, line.get("promotion_code"),
-                             line.get("bundle_code")))
+                             line.get("bundle_code"),
+                             replaces if isinstance(replaces, str) else None))
+        replaced_service = optional_hex_id(line, "replaces_service_id",
+                                           "The replaced service's id")
+        if replaced_service is not None:
+            service = _get(session, "services", replaced_service)
+            if service is None or service.data.get("customer_id") != customer_id \
+                    or service.data.get("sku") != replaces:
+                raise MutationRejected("The service the up-sell replaces is not this "
+                                       "customer's.")
+        replacing.append(replaced_service)
     address_id = optional_hex_id(args, "service_address_id", "The service address id")
     install_on = args.get("install_on")
     if install_on is not None and (not isinstance(install_on, str)
@@ -138,7 +150,9 @@ def apply_place_order(session: Session, actor: Actor, args: dict[str, Any],
         tenure_months=int(args.get("tenure_months") or 0),
         payment_method=args.get("payment_method_kind"), autopay=bool(args.get("autopay")),
         existing_skus=tuple(s for s in args.get("existing_skus") or () if isinstance(s, str)),
-        existing_monthly_cents=int(args.get("existing_monthly_cents") or 0))
+        existing_monthly_cents=int(args.get("existing_monthly_cents") or 0),
+        existing_prices={str(k): int(v) for k, v in (args.get("existing_prices") or {}).items()
+                         if isinstance(v, int) and not isinstance(v, bool)})
     quote = price_quote(catalog(), cart, ctx)
     if quote.problems:
         first = quote.problems[0]
@@ -170,10 +184,13 @@ def apply_place_order(session: Session, actor: Actor, args: dict[str, Any],
     }
     top = put_row(session, "orders", order_id, order, now)
     products = [q for q in quote.lines if q.kind == "product"]
-    for line_id, (cart_line, priced) in zip(line_ids, _pair(cart, products), strict=True):
+    for line_id, replaced, (cart_line, priced) in zip(line_ids, replacing,
+                                                      _pair(cart, products), strict=True):
         top = max(top, put_row(session, "order_lines", line_id, {
             "id": line_id, "order_id": order_id, "sku": cart_line.sku,
-            "description": priced.name if priced else cart_line.sku, "action": "add",
+            "description": priced.name if priced else cart_line.sku,
+            "action": "change" if cart_line.replaces else "add",
+            "replaces_service_id": replaced,  # the server's own: desks ignore the field
             "quantity": cart_line.quantity,
             "unit_price_cents": priced.unit_cents if priced else 0,
             "discount_cents": priced.discount_cents if priced else 0,
@@ -300,6 +317,13 @@ def _start_services(session: Session, order: dict[str, Any], lines: list[dict[st
     for line in lines:
         if not line.get("recurring"):
             continue
+        replaced = line.get("replaces_service_id")
+        old = _get(session, "services", replaced) if isinstance(replaced, str) else None
+        if old is not None and old.data.get("status") in ("active", "suspended"):
+            top = max(top, put_row(session, "services", old.id, {
+                **old.data, "status": "cancelled", "ended_on": now.date().isoformat(),
+                "updated_at": now.isoformat(),
+                "version": int(old.data.get("version") or 0) + 1}, now))
         service_id = str(line["id"])[:24] + "5e7a1ce0"
         top = max(top, put_row(session, "services", service_id, {
             "id": service_id, "customer_id": order["customer_id"],

@@ -26,7 +26,7 @@ import re
 import string
 from bisect import bisect_right
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from enum import StrEnum
 from itertools import accumulate
@@ -783,9 +783,14 @@ class _Context:
             **d.variables,
         }
         pitch = _tidy(" ".join(p for p in (self.opening, d.pitch.format_map(values)) if p))
-        cart = tuple(_cart_line(sku, d.quantity if sku == d.sku else 1, promotion,
-                                d.bundle_code if bundle is not None and
-                                sku in bundle.components else None)
+        # An up-sell takes the place of the service it steps up from: its line says so,
+        # and the quote takes that charge off (the change to the bill).
+        by_family = {catalog.products[r.sku].family: r.sku for r in replaced
+                     if r.sku in catalog.products}
+        cart = tuple(replace(_cart_line(sku, d.quantity if sku == d.sku else 1, promotion,
+                                        d.bundle_code if bundle is not None and
+                                        sku in bundle.components else None),
+                             replaces=by_family.pop(catalog.products[sku].family, None))
                      for sku in skus)
         return Offer(
             code=d.code, name=d.name, kind=d.kind.value, sku=d.sku,

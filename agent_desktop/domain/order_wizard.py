@@ -136,6 +136,9 @@ class CustomerFacts:
     tenure_months: int = 0
     existing_skus: tuple[str, ...] = ()  # active services
     existing_monthly_cents: int = 0
+    # What the customer pays a month for each active service (an up-sell's replaced
+    # service comes off the bill at that price).
+    existing_prices: tuple[tuple[str, int], ...] = ()
     addresses: tuple[AddressChoice, ...] = ()
     methods: tuple[MethodChoice, ...] = ()
     account_number: str = ""
@@ -155,6 +158,7 @@ class CustomerFacts:
             "is_new": self.is_new, "tenure_months": self.tenure_months,
             "existing_skus": list(self.existing_skus),
             "existing_monthly_cents": self.existing_monthly_cents,
+            "existing_prices": [list(p) for p in self.existing_prices],
             "addresses": [[a.id, a.label, a.state, a.kind] for a in self.addresses],
             "methods": [[m.id, m.kind, m.label, m.is_default] for m in self.methods],
             "account_number": self.account_number,
@@ -171,6 +175,8 @@ class CustomerFacts:
             tenure_months=int(data.get("tenure_months") or 0),
             existing_skus=tuple(str(s) for s in data.get("existing_skus") or ()),
             existing_monthly_cents=int(data.get("existing_monthly_cents") or 0),
+            existing_prices=tuple((str(p[0]), int(p[1]))
+                                  for p in data.get("existing_prices") or ()),
             addresses=tuple(AddressChoice(str(a[0]), str(a[1]), str(a[2]), str(a[3]))
                             for a in data.get("addresses") or ()),
             methods=tuple(MethodChoice(str(m[0]), str(m[1]), str(m[2]), bool(m[3]))
@@ -337,12 +343,14 @@ class AcceptedQuote:
 
 def _line_json(line: CartLine) -> dict[str, Any]:
     return {"sku": line.sku, "quantity": line.quantity,
-            "promotion_code": line.promotion_code, "bundle_code": line.bundle_code}
+            "promotion_code": line.promotion_code, "bundle_code": line.bundle_code,
+            "replaces": line.replaces}
 
 
 def _line_from(data: Mapping[str, Any]) -> CartLine:
     return CartLine(str(data["sku"]), int(data.get("quantity") or 1),
-                    data.get("promotion_code"), data.get("bundle_code"))
+                    data.get("promotion_code"), data.get("bundle_code"),
+                    data.get("replaces"))
 
 
 def is_business_day(day: date) -> bool:
@@ -733,6 +741,7 @@ class OrderWizard:
             payment_method=self.payment_kind, autopay=self.autopay,
             existing_skus=tuple(facts.existing_skus) if facts else (),
             existing_monthly_cents=facts.existing_monthly_cents if facts else 0,
+            existing_prices=dict(facts.existing_prices) if facts else None,
             inventory=inventory, cycle=self.cycle(), hold_days=self.hold_days)
 
     def cycle(self) -> BillingCycle | None:

@@ -168,6 +168,9 @@ class CartLine:
     quantity: int = 1
     promotion_code: str | None = None  # a promotion the agent chose for this line
     bundle_code: str | None = None  # the line is part of this bundle
+    # An up-sell: the sku of a service the customer has that this line takes the place of
+    # (its charge comes off the bill; the quote is the change to the bill).
+    replaces: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,11 +205,14 @@ class QuoteContext:
     cycle: BillingCycle | None = None
     rounding: RoundingRule = RoundingRule.HALF_UP  # tax rounding: a setting
     hold_days: int = 30  # how long the quoted price holds
+    # What the customer pays a month for a service now, by sku (a replaced service comes
+    # off the bill at that price); default the catalog's price.
+    existing_prices: Mapping[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class QuoteLine:
-    kind: str  # "product" | "bundle_discount" | "fee" | "proration"
+    kind: str  # "product" | "replaced" | "bundle_discount" | "fee" | "proration"
     sku: str  # the product (or the bundle/fee code)
     name: str
     quantity: int
@@ -354,16 +360,17 @@ def price_quote(catalog: Catalog, cart: Sequence[CartLine], ctx: QuoteContext) -
     works = _read_cart(catalog, cart, region, problems)
     _check_stock(works, ctx, problems)
     cart_skus = {w.sku for w in works}
-    existing = set(ctx.existing_skus)
+    replaced_lines = _replaced(catalog, cart, ctx, problems)
+    existing = set(ctx.existing_skus) - {ln.sku for ln in replaced_lines}
     _check_requires(catalog, works, cart_skus | existing, problems)
     bundle_lines = _bundles(catalog, cart, works, cart_skus, existing, region, problems)
     applied = _promotions(catalog, works, bundle_lines, ctx, region, problems)
     fee_lines = _fees(catalog, works, existing, region)
 
     product_lines = [_product_line(w) for w in works]
-    recurring_lines = [*product_lines, *bundle_lines, *fee_lines]
+    recurring_lines = [*product_lines, *replaced_lines, *bundle_lines, *fee_lines]
     proration_lines = _proration(recurring_lines, ctx.cycle)
-    lines = (*product_lines, *bundle_lines, *fee_lines, *proration_lines)
+    lines = (*product_lines, *replaced_lines, *bundle_lines, *fee_lines, *proration_lines)
 
     monthly = sum(ln.net_cents for ln in lines if ln.recurring)
     one_time = sum(ln.net_cents for ln in lines
@@ -781,6 +788,30 @@ def _fees(catalog: Catalog, works: Sequence[_Work], existing: set[str],
                 why=f"{region.name}: {_fmt(fee.amount_cents)} a month with "
                     f"{_words(names, 'or')} service"))
     return lines
+
+
+def _replaced(catalog: Catalog, cart: Sequence[CartLine], ctx: QuoteContext,
+              problems: _Problems) -> list[QuoteLine]:
+    """The services an up-sell takes the place of: their monthly charge comes off."""
+    out: list[QuoteLine] = []
+    for line in cart:
+        old = line.replaces
+        if old is None or old in {ln.sku for ln in out}:
+            continue
+        product = catalog.products.get(old)
+        if product is None or old not in ctx.existing_skus:
+            problems.add("requires", old,
+                         f"The customer has no {product.name if product else old} to "
+                         "replace", "Add the new service without replacing anything")
+            continue
+        price = (ctx.existing_prices or {}).get(old, _monthly_unit(product))
+        new = catalog.products.get(line.sku)
+        out.append(QuoteLine(
+            kind="replaced", sku=old, name=f"Replaces {product.name}", quantity=1,
+            recurring=True, unit_cents=-price, list_cents=-price, discount_cents=0,
+            net_cents=-price, why=f"{product.name} ({_fmt(price)} a month) ends when "
+            f"{new.name if new else line.sku} starts"))
+    return out
 
 
 def _product_line(w: _Work) -> QuoteLine:

@@ -105,6 +105,7 @@ def _facts(rows: local.CustomerRows, today: date) -> CustomerFacts:
         tenure_months=billing.tenure_months(rows.customer_since, today),
         existing_skus=tuple(dict.fromkeys(sku for sku, _q, _p in rows.services)),
         existing_monthly_cents=sum(q * p for _s, q, p in rows.services),
+        existing_prices=tuple((sku, q * p) for sku, q, p in rows.services),
         addresses=tuple(AddressChoice(*a) for a in rows.addresses),
         methods=tuple(MethodChoice(i, k, _method_label(k, b, last4), d)
                       for i, k, b, last4, d in rows.methods),
@@ -338,7 +339,10 @@ def _refusal(catalog: Catalog, wizard: OrderWizard, quote: Quote) -> OrderRefuse
                         problems=quote.problems, catalog=catalog, quote=quote)
 
 
-def _lines(wizard: OrderWizard, quote: Quote) -> list[dict[str, Any]]:
+def _lines(wizard: OrderWizard, quote: Quote,
+           services: dict[str, str]) -> list[dict[str, Any]]:
+    """The order's lines; an up-sell's line names the service it takes the place of
+    (``replaces``: its sku, ``replaces_service_id``: the service, ended at completion)."""
     products = [q for q in quote.lines if q.kind == "product"]
     out = []
     for cart_line, priced in zip(wizard.cart, products, strict=True):
@@ -346,7 +350,9 @@ def _lines(wizard: OrderWizard, quote: Quote) -> list[dict[str, Any]]:
                     "promotion_code": cart_line.promotion_code,
                     "bundle_code": cart_line.bundle_code, "description": priced.name,
                     "unit_price_cents": priced.unit_cents,
-                    "discount_cents": priced.discount_cents, "recurring": priced.recurring})
+                    "discount_cents": priced.discount_cents, "recurring": priced.recurring,
+                    "replaces": cart_line.replaces,
+                    "replaces_service_id": services.get(cart_line.replaces or "")})
     return out
 
 
@@ -449,7 +455,8 @@ def place_order(store: Store, who: AgentContext, wizard: OrderWizard, *,
             "service_address_id": fresh.address_id,
             "install_on": fresh.install_on.isoformat()
             if fresh.install_on and fresh.needs_install() else None,
-            "lines": _lines(fresh, quote),
+            "lines": _lines(fresh, quote, local.service_ids(session, facts.customer_id)),
+            "existing_prices": dict(ctx.existing_prices or {}),
             "payment_method_kind": fresh.payment_kind,
             "payment_method_id": fresh.payment_method_id,
             "autopay": fresh.autopay, "terms_accepted": True,

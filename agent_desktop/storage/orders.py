@@ -123,6 +123,13 @@ class CustomerRows:
     cycle: tuple[date, date] | None  # the latest bill's period up to ``today`` (end included)
 
 
+def service_ids(session: Session, customer_id: str) -> dict[str, str]:
+    """The customer's active services by sku (an up-sell names the one it replaces)."""
+    return {sku: sid for sid, sku in session.execute(
+        select(Service.id, Service.sku).where(Service.customer_id == customer_id,
+                                              Service.status == "active"))}
+
+
 def customer_rows(session: Session, customer_id: str, today: date) -> CustomerRows:
     customer = session.get(Customer, customer_id)
     if customer is None:
@@ -306,7 +313,8 @@ def apply_place_order(session: Session, args: dict[str, Any]) -> None:
             continue
         session.add(OrderLine(
             id=line["id"], order_id=order.id, sku=line["sku"],
-            description=str(line.get("description") or line["sku"])[:200], action="add",
+            description=str(line.get("description") or line["sku"])[:200],
+            action="change" if line.get("replaces") else "add",
             quantity=int(line.get("quantity") or 1),
             unit_price_cents=int(line.get("unit_price_cents") or 0),
             discount_cents=int(line.get("discount_cents") or 0),

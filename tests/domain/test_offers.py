@@ -118,7 +118,7 @@ def test_an_internet_customer_is_offered_the_next_tiers_best_first() -> None:
     assert top.kind == "up_sell" and top.sku == "INT-100"
     assert top.promotion_code == "FAST3FREE"
     assert top.adds_cents == 5500 - 4500
-    assert top.cart == (CartLine("INT-100", 1, "FAST3FREE", None),)
+    assert top.cart == (CartLine("INT-100", 1, "FAST3FREE", None, replaces="INT-18"),)
     assert top.why.startswith("Up-sell from Internet Plus 18 Mbps: +$10.00 a month, "
                               "3 months free")
     assert "pays on time" in top.why and "customer 3 yr 4 mo" in top.why

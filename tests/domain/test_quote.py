@@ -573,3 +573,21 @@ def test_the_order_of_cart_lines_does_not_change_the_totals(cart: list[CartLine]
     a, b = price_quote(CATALOG, cart, context), price_quote(CATALOG, shuffled, context)
     assert totals(a) == totals(b)
     assert a.ok == b.ok and sorted(codes(a)) == sorted(codes(b))
+
+
+def test_an_up_sell_replaces_the_service_the_customer_has() -> None:
+    catalog = CATALOG
+    ctx = QuoteContext(today=date(2026, 11, 24), region_code="NE", is_new_customer=False,
+                       existing_skus=("INT-18", "TV-BASIC"),
+                       existing_prices={"INT-18": 4200})
+    quote = price_quote(catalog, [CartLine("INT-100", replaces="INT-18")], ctx)
+    assert quote.ok
+    replaced = [ln for ln in quote.lines if ln.kind == "replaced"]
+    assert [(ln.sku, ln.net_cents, ln.recurring) for ln in replaced] == [
+        ("INT-18", -4200, True)]
+    new = catalog.product("INT-100").price_cents
+    assert quote.monthly_cents == new - 4200
+    # Nothing to replace: said, with what is possible instead.
+    odd = price_quote(catalog, [CartLine("INT-100", replaces="INT-6")], ctx)
+    assert [p.code for p in odd.problems] == ["requires"]
+    assert "no Internet Basic 6 Mbps to replace" in odd.problems[0].message

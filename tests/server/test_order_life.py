@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from agent_desktop.domain.orders import order_number
 from server_stub.__main__ import prepare, seed
 from server_stub.mutations import Actor, MutationRejected, apply_mutation
-from server_stub.orders import advance_due
+from server_stub.orders import advance_due, catalog
 from server_stub.store import OrderProgress, SyncedRow, open_engine
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
@@ -152,3 +152,38 @@ def test_an_order_is_cancelled_before_it_is_provisioned(
     assert ("order_cancelled", "sent") in {(t, s) for t, s, _ in _notices(sessions)}
     _tick(sessions, NOW + 10 * STEP)  # nothing moves a cancelled order
     assert _row(sessions, "orders", ORDER)["status"] == "cancelled"
+
+
+def test_an_up_sell_ends_the_service_it_replaces_when_it_completes(
+        sessions: Any, demo_store_template: Path) -> None:
+    conn = sqlite3.connect(demo_store_template)
+    try:
+        customer_id, service_id, address_id, price = conn.execute(
+            "SELECT s.customer_id, s.id, a.id, s.price_cents FROM services s "
+            "JOIN addresses a ON a.customer_id = s.customer_id AND a.state = 'NY' "
+            "WHERE s.sku = 'INT-18' AND s.status = 'active' LIMIT 1").fetchone()
+    finally:
+        conn.close()
+    args = {"id": ORDER, "customer_id": customer_id, "service_address_id": address_id,
+            "lines": [{"id": "5b" * 16, "sku": "INT-100", "replaces": "INT-18",
+                       "replaces_service_id": service_id}],
+            "existing_skus": ["INT-18"], "existing_prices": {"INT-18": price},
+            "is_new_customer": False, "at": NOW.isoformat()}
+    _apply(sessions, "place_order", args, NOW)
+    order = _row(sessions, "orders", ORDER)
+    # The change to the bill: the new tier, less what the replaced one cost.
+    assert order["monthly_total_cents"] == catalog().product("INT-100").price_cents - price
+    assert _row(sessions, "order_lines", "5b" * 16)["action"] == "change"
+    now = NOW
+    for _ in range(4):
+        now += STEP
+        _tick(sessions, now)
+    assert _row(sessions, "orders", ORDER)["status"] == "completed"
+    old = _row(sessions, "services", service_id)
+    assert old["status"] == "cancelled" and old["ended_on"] == now.date().isoformat()
+    new = _row(sessions, "services", ("5b" * 16)[:24] + "5e7a1ce0")
+    assert new["sku"] == "INT-100" and new["status"] == "active"
+    # Somebody else's service cannot be named as the one replaced.
+    with pytest.raises(MutationRejected, match="not this customer's"):
+        _apply(sessions, "place_order", {**args, "id": "0c" * 16, "lines": [
+            {**args["lines"][0], "id": "6b" * 16, "replaces_service_id": "7" * 32}]}, NOW)

@@ -100,8 +100,8 @@ def test_placing_writes_the_order_lines_audit_and_outbox_at_once(store: Store) -
     assert {"id", "order_number", "customer_id", "interaction_id", "service_address_id",
             "install_on", "lines", "payment_method_kind", "payment_method_id", "autopay",
             "terms_accepted", "is_new_customer", "tenure_months", "existing_skus",
-            "existing_monthly_cents", "totals", "quote_lines", "offers", "at", "actor_id",
-            "summary"} == set(args)
+            "existing_monthly_cents", "existing_prices", "totals", "quote_lines", "offers",
+            "at", "actor_id", "summary"} == set(args)
     assert [(line["sku"], line["quantity"], line["promotion_code"], line["bundle_code"])
             for line in args["lines"]] == [("INT-18", 1, "LOYAL15", "DUO-INT-TV"),
                                            ("TV-BASIC", 1, None, "DUO-INT-TV"),

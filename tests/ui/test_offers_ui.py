@@ -166,3 +166,37 @@ def test_after_a_card_update_the_strip_opens_with_thanks(
         assert strip.moment == "after_card_update"
     finally:
         dialog.close()
+
+
+def test_an_accepted_up_sell_opens_the_wizard_replacing_the_current_tier(
+        qtbot: QtBot, window: MainWindow, store: Store) -> None:
+    from agent_desktop.ui.screens.order_wizard.dialog import OrderWizardDialog
+
+    customer_id, name, expected = _customer(store)
+    view = _open(qtbot, window, customer_id, name)
+    strip = view.offers
+    qtbot.waitUntil(lambda: strip.offer is not None, timeout=10000)
+    offer = strip.offer
+    assert offer is not None and offer.kind == "up_sell"
+    replaced = offer.cart[0].replaces
+    assert replaced is not None  # the tier the customer has now
+    _key(qtbot, Qt.Key.Key_Y)
+    qtbot.waitUntil(lambda: isinstance(getattr(window, "order_dialog", None),
+                                       OrderWizardDialog)
+                    and window.order_dialog.isVisible(), timeout=10000)
+    dialog = window.order_dialog
+    assert [(c.sku, c.replaces) for c in dialog.wizard.cart] == [
+        (offer.sku, replaced)]
+    qtbot.waitUntil(lambda: dialog.wizard.cached_quote() is not None, timeout=10000)
+    quote = dialog.wizard.cached_quote()
+    assert quote is not None
+    gone = [ln for ln in quote.lines if ln.kind == "replaced"]
+    assert [ln.sku for ln in gone] == [replaced] and gone[0].net_cents < 0
+    # What the offer said it adds is what the bill changes by.
+    products = sum(ln.net_cents for ln in quote.lines if ln.kind == "product")
+    assert products + gone[0].net_cents == offer.adds_cents
+    dialog.reject()  # Esc, then Discard: nothing kept
+    qtbot.waitUntil(lambda: dialog.leave_box is not None and dialog.leave_box.isVisible(),
+                    timeout=5000)
+    qtbot.keyClick(dialog.leave_box, Qt.Key.Key_D)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=5000)
