@@ -172,7 +172,7 @@ def test_an_accepted_up_sell_opens_the_wizard_replacing_the_current_tier(
         qtbot: QtBot, window: MainWindow, store: Store) -> None:
     from agent_desktop.ui.screens.order_wizard.dialog import OrderWizardDialog
 
-    customer_id, name, expected = _customer(store)
+    customer_id, name, _expected = _customer(store)
     view = _open(qtbot, window, customer_id, name)
     strip = view.offers
     qtbot.waitUntil(lambda: strip.offer is not None, timeout=10000)
