@@ -15,49 +15,30 @@ from the same id and the desk pulls it back (account numbers stay unique).
 from __future__ import annotations
 
 import json
-import os
-import sys
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from agent_desktop.domain import customers as rules
-from agent_desktop.domain.catalog import Catalog
 from agent_desktop.domain.errors import UserFacingError
 from server_stub import audit
 from server_stub.mutations import Actor, MutationRejected, put_row, update_row
+from server_stub.resources import catalog, resources_dir
 from server_stub.store import SyncedRow, next_change_seq
-
-
-def _resources() -> Path:
-    """resources/: AGENT_DESKTOP_RESOURCES, PyInstaller's bundle, or the checkout's."""
-    explicit = os.environ.get("AGENT_DESKTOP_RESOURCES")
-    if explicit:
-        return Path(explicit)
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle is not None and (Path(bundle) / "resources").is_dir():
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[1] / "resources"
-
-
-@lru_cache(maxsize=1)
-def _catalog() -> Catalog:
-    return Catalog.from_dict(json.loads((_resources() / "catalog.json").read_text("utf-8")))
 
 
 @lru_cache(maxsize=1)
 def _reasons() -> tuple[str, ...]:
-    codes = json.loads((_resources() / "codes.json").read_text("utf-8"))
+    codes = json.loads((resources_dir() / "codes.json").read_text("utf-8"))
     return tuple(str(r["code"]) for r in codes["cancellation_reasons"])
 
 
 def _regions() -> dict[str, tuple[str, ...]]:
-    return {code: r.states for code, r in _catalog().regions.items()}
+    return {code: r.states for code, r in catalog().regions.items()}
 
 
 def _rules(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
@@ -234,7 +215,7 @@ def apply_move_service(session: Session, actor: Actor, args: dict[str, Any],
         others = sum(1 for s in _rows_where(session, "services",
                                             address_id=str(service["address_id"]))
                      if s.get("status") != "cancelled" and s.get("id") != service.get("id"))
-    changes = _rules(rules.plan_move, args, service, old, others, _catalog(), at)
+    changes = _rules(rules.plan_move, args, service, old, others, catalog(), at)
     seq = _write(session, changes, now)
     _audit(session, actor, now, "service.move", customer.id, changes, args)
     return seq
@@ -270,7 +251,7 @@ def apply_cancel_service(session: Session, actor: Actor, args: dict[str, Any],
     except ValueError:
         since = date.min
     plan, changes = _rules(rules.plan_cancel, args, _service(session, args), since,
-                           _catalog(), _reasons(), actor.user_id, at)
+                           catalog(), _reasons(), actor.user_id, at)
     seq = _write(session, changes, now)
     action = "service.cancel" if plan.outcome == "cancelled" else "service.retained"
     _audit(session, actor, now, action, customer.id, changes, args,

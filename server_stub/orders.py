@@ -10,24 +10,19 @@ directly by tests with their own clock.
 
 from __future__ import annotations
 
-import json
-import os
 import re
-import sys
 from datetime import date, datetime, timedelta
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from agent_desktop.domain import orders as rules
-from agent_desktop.domain.catalog import Catalog
 from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.domain.quote import CartLine, QuoteContext, price_quote
 from server_stub.mutations import Actor, MutationRejected, hex_id, optional_hex_id, put_row
 from server_stub.mutations import client_at as _at
+from server_stub.resources import catalog
 from server_stub.store import OrderProgress, SyncedRow
 
 DEFAULT_STEP = timedelta(minutes=2)  # between two steps of an order (a setting)
@@ -36,22 +31,6 @@ DEFAULT_STEP = timedelta(minutes=2)  # between two steps of an order (a setting)
 _NOTICE_SUFFIX = {status: i + 1 for i, status in enumerate(
     [*(s.value for s in rules.OrderStatus), "follow_up"])}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def resources_dir() -> Path:
-    """resources/: AGENT_DESKTOP_RESOURCES, PyInstaller's bundle, or the checkout's."""
-    explicit = os.environ.get("AGENT_DESKTOP_RESOURCES")
-    if explicit:
-        return Path(explicit)
-    bundle = getattr(sys, "_MEIPASS", None)
-    if bundle is not None and (Path(bundle) / "resources").is_dir():
-        return Path(bundle) / "resources"
-    return Path(__file__).resolve().parents[1] / "resources"
-
-
-@lru_cache(maxsize=1)
-def catalog() -> Catalog:
-    return Catalog.from_dict(json.loads((resources_dir() / "catalog.json").read_text("utf-8")))
 
 
 def _get(session: Session, table: str, row_id: str) -> SyncedRow | None:

@@ -6,7 +6,6 @@ is added as the default; an expiry is updated; a method is removed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,12 +13,8 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from agent_desktop.app import DEMO_PASSWORD, build_window, configure_qt_settings
 from agent_desktop.domain.billing import EntryKind
-from agent_desktop.platform.settings import Settings
 from agent_desktop.services import payments as service
-from agent_desktop.services.sync import SyncService
-from agent_desktop.storage import sync_store
 from agent_desktop.storage.store import Store
 from agent_desktop.ui.main_window import MainWindow
 from agent_desktop.ui.screens.customer360.view import Customer360View
@@ -30,38 +25,9 @@ from agent_desktop.ui.screens.payments.methods import (
     RemoveDialog,
 )
 from agent_desktop.ui.screens.payments.reversals import ReversalDialog
-from agent_desktop.ui.sync_status import SyncController
-from server_stub.__main__ import prepare, seed
-from server_stub.app import create_app
-from server_stub.embedded import EmbeddedServer
 
 CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 MASTERCARD = "5555555555554444"
-
-
-@pytest.fixture
-def paying_window(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[MainWindow]:
-    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
-    prepare(url, seed_demo_users=True)
-    seq = seed(url, str(store.path), None)
-    sync_store.start_afresh(store, seq)
-    with EmbeddedServer(create_app(url)) as server:
-        service_ = SyncService(store, server.url, "agent", auto_password=DEMO_PASSWORD)
-        controller = SyncController(service_, interval_ms=60_000)
-        service_.listen(controller.poked.emit)
-        configure_qt_settings()
-        win = build_window(store, "agent", Settings(), sync=controller)
-        qtbot.addWidget(win)
-        win.show()
-        with qtbot.waitSignal(controller.status_changed, timeout=10000):
-            controller.start()
-        yield win
-        for name in ("reversal_dialog", "methods_dialog"):
-            dialog = getattr(win, name, None)
-            if dialog is not None:
-                dialog.close()
-        win.close()
-        service_.close()
 
 
 # --- helpers ------------------------------------------------------------------------------

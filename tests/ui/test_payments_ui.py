@@ -6,7 +6,6 @@ or the logs."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,46 +13,14 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from agent_desktop.app import DEMO_PASSWORD, build_window, configure_qt_settings
-from agent_desktop.platform.settings import Settings
-from agent_desktop.services.sync import SyncService
-from agent_desktop.storage import sync_store
 from agent_desktop.storage.store import Store
 from agent_desktop.ui.main_window import MainWindow
 from agent_desktop.ui.screens.payments.take import NEW_CARD, PaymentDialog
-from agent_desktop.ui.sync_status import SyncController
-from server_stub.__main__ import prepare, seed
-from server_stub.app import create_app
-from server_stub.embedded import EmbeddedServer
 
 CTRL = Qt.KeyboardModifier.ControlModifier
 CARD = "4242424242424242"
 DECLINED = "4000000000000002"
 CVC = "987"
-
-
-@pytest.fixture
-def paying_window(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[MainWindow]:
-    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
-    prepare(url, seed_demo_users=True)
-    seq = seed(url, str(store.path), None)
-    sync_store.start_afresh(store, seq)
-    with EmbeddedServer(create_app(url)) as server:
-        service = SyncService(store, server.url, "agent", auto_password=DEMO_PASSWORD)
-        controller = SyncController(service, interval_ms=60_000)
-        service.listen(controller.poked.emit)
-        configure_qt_settings()
-        win = build_window(store, "agent", Settings(), sync=controller)
-        qtbot.addWidget(win)
-        win.show()
-        with qtbot.waitSignal(controller.status_changed, timeout=10000):
-            controller.start()
-        yield win
-        dialog = getattr(win, "payment_dialog", None)
-        if dialog is not None:
-            dialog.close()
-        win.close()
-        service.close()
 
 
 def _customer_with_card(store: Store) -> tuple[str, str]:
