@@ -296,8 +296,8 @@ def check_card_number(text: str) -> CardNumberCheck:
     longer = tuple(length for length in lengths if length > n)
     if longer:
         message = (
-            f"These {n} digits fail the check digit: check for a typo, or keep typing "
-            f"if the card has {_spoken_list(longer)} digits"
+            f"{n} digits fail the check digit: a typo? (or {_spoken_list(longer)} "
+            "digits on the card)"
         )
         return CardNumberCheck("incomplete", message, brand, digits)
     return CardNumberCheck(

@@ -542,13 +542,35 @@ class OrderWizard:
         bundle = self.catalog.bundles.get(code)
         if bundle is None:
             raise UserFacingError(f"There is no bundle {code} in the catalog.")
+        owned = set(self.customer.existing_skus) if self.customer else set()
+        plan: list[CartLine | None] = []
+        notes: list[str] = []
         for sku in bundle.components:
-            index = self._index_of(sku)
+            product = self.catalog.products[sku]
+            same = [self.catalog.products[o] for o in owned if o in self.catalog.products
+                    and o != sku and self.catalog.products[o].family == product.family
+                    and self.catalog.products[o].tier is not None]
+            if sku in owned and self._index_of(sku) is None:
+                plan.append(None)  # they have it: the bundle counts it, nothing to add
+                continue
+            higher = [o for o in same if (o.tier or 0) > (product.tier or 0)]
+            if product.tier is not None and higher:
+                raise UserFacingError(
+                    f"{bundle.name} includes {product.name}, and the customer already has "
+                    f"{higher[0].name}: a bundle would step them down. Add the other parts "
+                    "on their own instead.")
+            lower = [o for o in same if (o.tier or 0) < (product.tier or 0)]
+            plan.append(CartLine(sku, 1, None, code, lower[0].sku if lower else None))
+            if lower:
+                notes.append(f"{product.name} replaces their {lower[0].name}.")
+        for line in plan:
+            if line is None:
+                continue
+            index = self._index_of(line.sku)
             if index is None:
-                self.cart.append(CartLine(sku, 1, None, code))
+                self.cart.append(line)
             else:
                 self.cart[index] = replace(self.cart[index], bundle_code=code)
-        notes: list[str] = []
         for sku in bundle.components:
             notes += self._add_required(self.catalog.products[sku])
         self.notes = [*notes, f"{bundle.name} added: {dollars(bundle.discount_cents)} off a "

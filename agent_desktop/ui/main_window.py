@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.customers.adjustment_requested.connect(lambda _cid: self.adjust_bill())
         self.customers.reversal_requested.connect(lambda _cid: self.reverse_payment())
         self.customers.methods_requested.connect(lambda _cid: self.payment_methods())
+        self.customers.order_requested.connect(lambda cid: self.start_order(cid))
         self.customers.offer_accepted.connect(
             lambda cid, offer: self.start_order(cid, offer.cart))
         for area in AREAS[1:]:

@@ -211,6 +211,111 @@ def _order_wizard(window: MainWindow, customer: Customer360, shot: Shot) -> None
     dialog.done(QDialog.DialogCode.Rejected)
 
 
+def _until(ready: Callable[[], bool], timeout_ms: int = 15000) -> None:
+    """Run the event loop until ``ready()`` (a read off the UI thread has been shown)."""
+    waited = 0
+    while not ready() and waited < timeout_ms:
+        loop = QEventLoop()
+        QTimer.singleShot(25, loop.quit)
+        loop.exec()
+        waited += 25
+
+
+def _offer_strip(window: MainWindow, shot: Shot) -> None:
+    """A 360 with an offer on its strip (the showcase customer is in collections, so
+    their strip says why there is none): the first Smith the offer rules pitch to."""
+    from PySide6.QtCore import QSettings
+
+    from agent_desktop.services.customer_search import CustomerSearch
+    from agent_desktop.services.offers import offers_for
+
+    search = CustomerSearch(window.store)
+    try:
+        hits = search.search("smith").hits
+    finally:
+        search.close()
+    hit = next((h for h in hits if h.status == "active"
+                and offers_for(window.store, h.customer_id).top is not None), None)
+    if hit is None:
+        return
+    page = window.customers
+    window.show_area(AREAS.index("Customers"))
+    recent = QSettings().value("customers/recent")  # this visit is not a recent customer
+    _wait(page.customer_shown, lambda: page.open_customer(hit.customer_id, hit.display_name))
+    view = page.current_view()
+    if view is not None:
+        _until(lambda: view.offers.offer is not None)
+        shot("45-customer-360-offer")
+    page.close_current()
+    if recent is not None:
+        QSettings().setValue("customers/recent", recent)
+
+
+def _new_customer(window: MainWindow, customer: Customer360, shot: Shot) -> None:
+    """The new customer dialog: typos caught as typed (a ZIP in another state, a near-miss
+    mail domain); then a caller who is already a customer, offered before a duplicate is
+    made."""
+    from agent_desktop.services.customers import find_duplicates, load_account
+    from agent_desktop.ui.screens.customers.new_customer import NewCustomerDialog
+
+    dialog = NewCustomerDialog(window.store, window.who, "718 636 2211", window)
+    dialog.show()
+    _until(lambda: dialog.regions is not None)
+    for key, text in (("first_name", "Maria"), ("last_name", "Gonzalez"),
+                      ("email", "maria.gonzalez@gmial.com"),
+                      ("service.line1", "41 Prospect Park W"), ("service.line2", "Apt 3B"),
+                      ("service.city", "Brooklyn"), ("service.state", "NY"),
+                      ("service.postal_code", "90210")):
+        dialog.edits[key].setText(text)
+        dialog.touched.add(key)
+    dialog.revalidate()
+    dialog.adjustSize()
+    shot("46-new-customer", dialog)
+    dialog.done(QDialog.DialogCode.Rejected)
+
+    account = load_account(window.store, customer.customer_id)
+    phone = next((c.value for c in account.facts.contacts if c.kind == "phone"), "")
+    address = next((a for a in account.facts.addresses if a.kind in ("both", "service")),
+                   None)
+    first, _, last = customer.display_name.partition(" ")
+    if address is None or not phone or not last:
+        return
+    dialog = NewCustomerDialog(window.store, window.who, national_number(phone), window)
+    dialog.show()
+    _until(lambda: dialog.regions is not None)
+    for key, text in (("first_name", first[:-2] + first[-1:]), ("last_name", last),
+                      ("service.line1", address.line1), ("service.city", address.city),
+                      ("service.state", address.state),
+                      ("service.postal_code", address.postal_code)):
+        dialog.edits[key].setText(text)
+        dialog.touched.add(key)
+    matches = find_duplicates(window.store, dialog.draft())
+    if matches:  # never Save here: without a match it would create the customer
+        dialog._checked(matches)
+        dialog.adjustSize()
+        shot("47-new-customer-duplicate", dialog)
+    dialog.done(QDialog.DialogCode.Rejected)
+
+
+def _manage(window: MainWindow, customer: Customer360, shot: Shot) -> None:
+    """Manage the account (Ctrl+Shift+E): cancelling a service, the retention offer first."""
+    from agent_desktop.ui.screens.customer360.maintenance import CancelPage, ManageDialog
+
+    dialog = ManageDialog(window.store, window.who, customer.customer_id,
+                          customer.display_name, window)
+    _wait(dialog.loaded, dialog.show)
+    page = next((p for p in dialog.pages if isinstance(p, CancelPage)), None)
+    if page is None:
+        dialog.done(QDialog.DialogCode.Rejected)
+        return
+    dialog.show_page(dialog.pages.index(page))
+    page.reason.setCurrentIndex(page.reason.findData("PRICE-TOO-HIGH"))
+    page.note.setText("Found a cheaper plan elsewhere")
+    dialog.adjustSize()
+    shot("48-manage-cancel-retention", dialog)
+    dialog.done(QDialog.DialogCode.Rejected)
+
+
 def capture_all(app: QApplication, window: MainWindow, settings: Settings,
                 out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
@@ -258,6 +363,9 @@ def capture_all(app: QApplication, window: MainWindow, settings: Settings,
     _payment_methods(window, view.data, shot)
     _payments(window, view.data, shot)
     _order_wizard(window, view.data, shot)
+    _offer_strip(window, shot)
+    _new_customer(window, view.data, shot)
+    _manage(window, view.data, shot)
     window.nav.setCurrentRow(0)
 
     for name_, dialog in (("11-shortcuts", ShortcutsDialog(window)),

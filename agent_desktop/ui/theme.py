@@ -99,4 +99,8 @@ QTabBar::tab:selected {{ background: {base}; border: 1px solid {border};
 QFrame#searchPopup {{ background: {base}; border: 1px solid {border}; border-radius: 6px; }}
 QPlainTextEdit {{ background: {base}; border: 1px solid {border}; border-radius: 4px; }}
 QStatusBar {{ background: {header}; border-top: 1px solid {border}; }}
+QPushButton#primary {{ background: {highlight}; color: {hl_text}; border: 1px solid
+                      {highlight}; border-radius: 4px; padding: 4px 12px; font-weight: 600; }}
+QPushButton#primary:focus {{ border: 2px solid {text}; padding: 3px 11px; }}
+QPushButton#primary:disabled {{ background: {button}; color: {muted}; border-color: {border}; }}
 """

@@ -357,14 +357,12 @@ def test_just_outside_the_mastercard_ranges_is_no_card(number: str, starts: str)
         (
             "4242424242424241",
             "incomplete",
-            "These 16 digits fail the check digit: check for a typo, or keep typing if the "
-            "card has 19 digits",
+            "16 digits fail the check digit: a typo? (or 19 digits on the card)",
         ),
         (
             "4222222222223",
             "incomplete",
-            "These 13 digits fail the check digit: check for a typo, or keep typing if the "
-            "card has 16 or 19 digits",
+            "13 digits fail the check digit: a typo? (or 16 or 19 digits on the card)",
         ),
         ("4242424242424242421", "invalid", "The card number has a typo: it fails the check digit"),
         ("5555555555554443", "invalid", "The card number has a typo: it fails the check digit"),
@@ -384,8 +382,7 @@ def test_just_outside_the_mastercard_ranges_is_no_card(number: str, starts: str)
         (
             "6011111111111118",
             "incomplete",
-            "These 16 digits fail the check digit: check for a typo, or keep typing if the "
-            "card has 17 to 19 digits",
+            "16 digits fail the check digit: a typo? (or 17 to 19 digits on the card)",
         ),
         (
             "60111111111111111111",

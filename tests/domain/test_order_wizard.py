@@ -386,3 +386,20 @@ def test_the_offer_engines_offers_replace_the_wizards_own(catalog: Catalog) -> N
     _at(quiet, Step.OFFERS)
     assert quiet.offers == () and quiet.offers_reason == "the customer has an open outage case"
     assert quiet.next()  # nothing to put to them; no suggestions of our own either
+
+
+def test_a_bundle_counts_what_the_customer_has_and_never_steps_them_down(
+        catalog: Catalog) -> None:
+    from agent_desktop.domain.errors import UserFacingError
+
+    has_tv = OrderWizard(catalog, TODAY, customer=_facts(existing_skus=("TV-BASIC",)))
+    has_tv.add_bundle("DUO-INT-TV")
+    assert [(c.sku, c.replaces) for c in has_tv.cart] == [("INT-18", None)]
+    has_basic = OrderWizard(catalog, TODAY, customer=_facts(existing_skus=("INT-6",)))
+    notes = has_basic.add_bundle("DUO-INT-TV")
+    assert ("INT-18", "INT-6") in [(c.sku, c.replaces) for c in has_basic.cart]
+    assert any("replaces their Internet Basic 6 Mbps" in n for n in notes)
+    has_gig = OrderWizard(catalog, TODAY, customer=_facts(existing_skus=("INT-2000",)))
+    with pytest.raises(UserFacingError, match="step them down"):
+        has_gig.add_bundle("DUO-INT-TV")
+    assert has_gig.cart == []

@@ -405,7 +405,10 @@ class CancelPage(_ServicePage):
                                      offer.code, response or None,
                                      [code for code, _ in self.view.reasons], date.today())
         except UserFacingError as exc:
-            self.hint.show_state(exc.message)
+            if response:
+                self.hint.show_state(exc.message)
+            else:  # nothing done yet: the next step, not an error
+                self.hint.show_state(note=exc.message)
             return Ready(action, exc.message)
         self.hint.show_state(note="The customer keeps the service; the offer is recorded."
                              if response == "accepted" else

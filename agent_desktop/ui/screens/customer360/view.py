@@ -62,6 +62,7 @@ class Customer360View(QWidget):
     case_requested = Signal(str)  # case_id: Enter on a row of the Cases tab
     new_case_requested = Signal(str)  # customer_id: the New case button
     payment_requested = Signal(str)  # customer_id: Take payment (Ctrl+P)
+    order_requested = Signal(str)  # customer_id: the New order button (Ctrl+Shift+O)
     adjustment_requested = Signal(str)  # customer_id: Adjust the bill (Ctrl+J)
     reversal_requested = Signal(str)  # customer_id: void or refund (Ctrl+Shift+V)
     methods_requested = Signal(str)  # customer_id: payment methods on file (Ctrl+Shift+M)
@@ -283,7 +284,17 @@ class Customer360View(QWidget):
         ])
         self.orders = make_table(self.orders_model, stretch_column=0)
         self.orders.setAccessibleName("Orders")
-        self.tabs.addTab(self._wrap(self.orders), "&Orders")
+        orders_page = self._wrap(self.orders)
+        orders_head = QHBoxLayout()
+        orders_head.addWidget(muted("Orders placed for this customer, newest first"), 1)
+        self.new_order_button = QPushButton("New order\u2026  Ctrl+Shift+O")
+        self.new_order_button.setToolTip("The order wizard for this customer (Ctrl+Shift+O)")
+        self.new_order_button.clicked.connect(lambda: self._emit_for(self.order_requested))
+        orders_head.addWidget(self.new_order_button)
+        orders_layout = orders_page.layout()
+        assert isinstance(orders_layout, QVBoxLayout)
+        orders_layout.insertLayout(0, orders_head)
+        self.tabs.addTab(orders_page, "&Orders")
         self.tabs.currentChanged.connect(self._fit_tab)
 
     def _fit_tab(self, index: int) -> None:
@@ -344,7 +355,7 @@ class Customer360View(QWidget):
         self.badges.addStretch(1)
         self.figures["balance"].setText(money(data.balance_cents))
         past_due = data.aging.past_due
-        self.figures["past_due"].setText(money(past_due) if past_due else "None")
+        self.figures["past_due"].setText(money(past_due) if past_due else "$0.00")
         self.figures["past_due"].setObjectName("figureNegative" if past_due else "figure")
         self.figures["past_due"].style().polish(self.figures["past_due"])
         self.figures["tenure"].setText(_tenure(data.tenure_months))

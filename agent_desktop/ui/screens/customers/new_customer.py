@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -244,6 +244,8 @@ class NewCustomerDialog(QDialog):
         self.duplicates.setAccessibleName("Customers who look the same")
         self.duplicates.currentRowChanged.connect(self._duplicate_selected)
         self.duplicates.setMaximumHeight(130)
+        self.duplicates.setWordWrap(True)  # why it matched is the point: never cut it off
+        self.duplicates.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         dup_layout.addWidget(self.duplicates)
         dup_buttons = QHBoxLayout()
         self.open_button = QPushButton("&Open")
@@ -365,7 +367,7 @@ class NewCustomerDialog(QDialog):
         for match in matches:
             item = QListWidgetItem(
                 f"{match.display_name} \u00b7 account {_grouped(match.account_number)} "
-                f"\u00b7 {match.status} \u2014 {match.why}")
+                f"\u00b7 {match.status}\n    {match.why}")
             item.setToolTip(match.why)
             self.duplicates.addItem(item)
         many = len(matches) > 1
@@ -376,6 +378,7 @@ class NewCustomerDialog(QDialog):
         self.duplicates_box.show()
         self.duplicates.setCurrentRow(0)
         self.save_button.setDefault(False)
+        self.save_button.hide()  # Open or Create anyway: Save would mean the same as the latter
         self.open_button.setDefault(True)
         self.duplicates.setFocus()
         self.duplicates_shown.emit(matches)
@@ -389,6 +392,7 @@ class NewCustomerDialog(QDialog):
             self.duplicates_box.hide()
             self.matches = []
             self.open_button.setDefault(False)
+            self.save_button.show()
             self.save_button.setDefault(True)
 
     def _open_selected(self) -> None:

@@ -40,6 +40,7 @@ class CustomersPage(QWidget):
     adjustment_requested = Signal(str)  # customer_id: adjust the bill (Ctrl+J)
     reversal_requested = Signal(str)  # customer_id: void or refund a payment (Ctrl+Shift+V)
     methods_requested = Signal(str)  # customer_id: payment methods on file (Ctrl+Shift+M)
+    order_requested = Signal(str)  # customer_id: a new order for this customer
     offer_accepted = Signal(str, object)  # (customer_id, Offer): start the order with it
 
     def __init__(self, store: Store, who: AgentContext, settings_get: Callable[[str], object],
@@ -131,6 +132,7 @@ class CustomersPage(QWidget):
         view.reversal_requested.connect(self.reversal_requested)
         view.methods_requested.connect(self.methods_requested)
         view.offer_accepted.connect(self.offer_accepted)
+        view.order_requested.connect(self.order_requested)
         view.offers.attach(self.store, self.who)
         view.offers.recorded.connect(lambda _answer: self.note_saved.emit())
         self._views[customer_id] = view

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.domain.order_wizard import (
     MAX_QUANTITY,
     TERMS,
@@ -303,7 +304,11 @@ class ProductsPage(Page):
         if why_not:
             self.note.setText(f"{escape(item.text().split('  ')[0])}: {why_not}")
             return
-        notes = self.wizard.add(str(item.data(_ROLE)))
+        try:
+            notes = self.wizard.add(str(item.data(_ROLE)))
+        except UserFacingError as exc:  # e.g. a bundle that would step the customer down
+            self.note.setText(escape(exc.message))
+            return
         self.note.setText(escape(" ".join(notes)))
         self._fill_cart()
         self.filter.clear()
