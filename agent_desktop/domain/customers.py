@@ -913,7 +913,7 @@ def retention_offer(sku: str, status: str, promotion_code: str, customer_since: 
                               f"{months} months.", code, months)
     if status == "active":
         return RetentionOffer(PAUSE_OFFER, "Instead of cancelling, the service can be "
-                              "suspended: the plan and the number are kept and it resumes "
+                              "suspended: the plan and its settings are kept and it resumes "
                               "with one call.", suspend=True)
     return RetentionOffer(REVIEW_OFFER, "Before you go: a plan review may find a lower "
                           "tier or a bundle that fits; a specialist calls back within two "

@@ -547,9 +547,9 @@ def _reasons(promo: Promotion, ctx: QuoteContext,
     """Why ``promo`` cannot apply for this customer today: (code, reason, fix or "")."""
     out: list[tuple[str, str, str]] = []
     if ctx.today < promo.valid_from:
-        out.append(("promotion_expired", f"it starts on {promo.valid_from.isoformat()}", ""))
+        out.append(("promotion_expired", f"it starts on {_day(promo.valid_from)}", ""))
     elif ctx.today > promo.valid_to:
-        out.append(("promotion_expired", f"it ended on {promo.valid_to.isoformat()}", ""))
+        out.append(("promotion_expired", f"it ended on {_day(promo.valid_to)}", ""))
     el = promo.eligibility
     if not _sold(el.regions, region):
         out.append(("promotion_ineligible", f"it is only for {_words(list(el.regions))}",
@@ -575,10 +575,16 @@ def _alternatives(catalog: Catalog, sku: str, ctx: QuoteContext, region: Region 
                   exclude: str) -> str:
     codes = [p.code for p in catalog.promotions_for(sku)
              if p.code != exclude and not _reasons(p, ctx, region)]
+    name = catalog.products[sku].name if sku in catalog.products else sku
     if codes:
         return f"{_words(codes, 'or')} {'applies' if len(codes) == 1 else 'apply'} " \
-               f"to {sku} instead"
-    return f"Price {sku} without a promotion"
+               f"to {name} instead"
+    return f"Price {name} without a promotion"
+
+
+def _day(day: date) -> str:
+    """As an agent reads it out: "May 31, 2026"."""
+    return f"{day:%B} {day.day}, {day.year}"
 
 
 def _method_note(promo: Promotion, ctx: QuoteContext) -> str:

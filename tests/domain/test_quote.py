@@ -263,7 +263,8 @@ def test_region_eligibility() -> None:
     assert "only for PAC and MTN" in east.problems[0].message
     assert line(east, "INT-1000").net_cents == 8000
     assert line(east, "INT-1000").promotion_code is None
-    assert east.problems[0].suggestion == "AUTOPAY10 or SPEND-SAVE apply to INT-1000 instead"
+    assert east.problems[0].suggestion == (
+        "AUTOPAY10 or SPEND-SAVE apply to Internet Gig 1 Gbps instead")
 
 
 def test_payment_method_refused_is_a_problem_and_not_chosen_is_a_note() -> None:
@@ -285,7 +286,7 @@ def test_new_customers_only() -> None:
     old = quote(*cart, is_new_customer=False, tenure_months=40)
     assert codes(old) == ["promotion_ineligible"]
     assert "new customers only" in old.problems[0].message
-    assert old.problems[0].suggestion == "Price TV-PREF without a promotion"
+    assert old.problems[0].suggestion == "Price TV Preferred without a promotion"
     assert line(old, "TV-PREF").discount_cents == 0
 
 
@@ -297,7 +298,7 @@ def test_tenure(tenure: int, ok: bool) -> None:
     assert line(q, "INT-100").discount_cents == (825 if ok else 0)
     if not ok:
         assert "needs 24 months with us (the customer has 23)" in q.problems[0].message
-        assert q.problems[0].suggestion == "FAST3FREE applies to INT-100 instead"
+        assert q.problems[0].suggestion == "FAST3FREE applies to Internet Fast 100 Mbps instead"
 
 
 def test_autopay_required() -> None:
@@ -321,14 +322,14 @@ def test_a_promotion_runs_through_its_last_day(today: date, ok: bool) -> None:
         assert q.valid_until == date(2026, 5, 31)  # the price holds while the promo runs
     else:
         assert codes(q) == ["promotion_expired"]
-        assert "ended on 2026-05-31" in q.problems[0].message
+        assert "ended on May 31, 2026" in q.problems[0].message
 
 
 def test_a_promotion_not_started_and_unknown_or_misapplied_codes() -> None:
     early = quote(CartLine("MOB-UNLTD", 2, promotion_code="LINE2FREE"), region_code="CEN",
                   autopay=True, today=date(2026, 6, 30))
     assert codes(early) == ["promotion_expired"]
-    assert "starts on 2026-07-01" in early.problems[0].message
+    assert "starts on July 1, 2026" in early.problems[0].message
     unknown = quote(CartLine("INT-6", promotion_code="NOPE"))
     assert codes(unknown) == ["promotion_ineligible"] and "NOPE" in unknown.problems[0].message
     wrong = quote(CartLine("INT-6", promotion_code="TVNEW20"))
