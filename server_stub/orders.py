@@ -228,6 +228,24 @@ def apply_cancel_order(session: Session, actor: Actor, args: dict[str, Any],
     return max(top, _notify(session, data, rules.OrderStatus.CANCELLED, now))
 
 
+_OPEN = ("captured", "submitted", "approved", "provisioning", "shipped")
+
+
+def schedule_open(session: Session, now: datetime, step: timedelta = DEFAULT_STEP) -> int:
+    """Give the back office the open orders of a seeded customer base, spread over the
+    next few steps so they do not all move at once; returns how many."""
+    rows = session.execute(select(SyncedRow.id, SyncedRow.data["status"].as_string()).where(
+        SyncedRow.table_name == "orders")).all()
+    count = 0
+    for order_id, status in rows:
+        if status in _OPEN and session.get(OrderProgress, order_id) is None:
+            spread = step * (1 + int(order_id[-4:], 16) % 8)
+            session.add(OrderProgress(order_id=order_id, due_at=now + spread, step="advance"))
+            count += 1
+    session.flush()
+    return count
+
+
 def advance_due(session: Session, now: datetime, limit: int = 200) -> int | None:
     """Move every order whose time has come one step on (and send due follow-ups);
     returns the highest change_seq written, or None when nothing was due."""

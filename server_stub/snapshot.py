@@ -97,12 +97,25 @@ def seed_from_store(
             seq = _seed_sqlite(engine, store_path, progress)
         else:
             seq = _seed_any(engine, source, progress)
+        _schedule_open_orders(engine)
         if snapshot_dir is not None:
             customers = int(source.execute("SELECT COUNT(*) FROM customers").fetchone()[0])
             _write_snapshot(source, snapshot_dir, seq, revision, customers)
         return seq
     finally:
         source.close()
+
+
+def _schedule_open_orders(engine: Engine) -> None:
+    """The seeded customers' open orders go on through the back office (server_stub.orders)."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.orm import Session
+
+    from server_stub.orders import schedule_open
+
+    with Session(engine) as session, session.begin():
+        schedule_open(session, datetime.now(UTC))
 
 
 def _seed_any(engine: Engine, source: sqlite3.Connection,

@@ -106,11 +106,11 @@ def test_an_order_walks_its_life_and_tells_the_customer_at_every_step(
     done = _row(sessions, "orders", ORDER)
     assert done["completed_at"] is not None
     # The recurring lines are the customer's services now.
-    with sessions() as session:
-        services = {r.data["sku"] for r in session.query(SyncedRow).filter(
-            SyncedRow.table_name == "services") if r.data["customer_id"] == customer_id
-            and r.data.get("promotion_code") is None and r.id.endswith("5e7a1ce0")}
+    services = {_row(sessions, "services", line[:24] + "5e7a1ce0")["sku"]
+                for line in ("1b" * 16, "2b" * 16)}
     assert services == {"INT-18", "TV-BASIC"}
+    with sessions() as session:  # the extender is a device: no service for it
+        assert session.get(SyncedRow, ("services", ("3b" * 16)[:24] + "5e7a1ce0")) is None
     email = _row(sessions, "contact_points", contact_id)["value"]
     assert ("order_follow_up", "queued", email) in _notices(sessions)
     assert {t for t, s, _ in _notices(sessions) if s == "sent"} == {
@@ -187,3 +187,17 @@ def test_an_up_sell_ends_the_service_it_replaces_when_it_completes(
     with pytest.raises(MutationRejected, match="not this customer's"):
         _apply(sessions, "place_order", {**args, "id": "0c" * 16, "lines": [
             {**args["lines"][0], "id": "6b" * 16, "replaces_service_id": "7" * 32}]}, NOW)
+
+
+def test_a_seeded_customer_bases_open_orders_are_taken_on_by_the_back_office(
+        sessions: Any, demo_store_template: Path) -> None:
+    conn = sqlite3.connect(demo_store_template)
+    try:
+        open_orders = {str(r[0]) for r in conn.execute(
+            "SELECT id FROM orders WHERE status IN ('captured','submitted','approved',"
+            "'provisioning','shipped')")}
+    finally:
+        conn.close()
+    with sessions() as session:
+        scheduled = {p.order_id for p in session.query(OrderProgress)}
+    assert open_orders and scheduled == open_orders
