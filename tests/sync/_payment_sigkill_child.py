@@ -16,10 +16,9 @@ import os
 import signal
 import sys
 from pathlib import Path
-from typing import Any
 
 # The socket stream that dies once a push request is written in full (no answer read).
-from _sigkill_child import _DiesOncePushIsSent
+from _sigkill_child import arm_push_steps
 
 STEPS = (
     "after_outbox_write",  # take_payment committed (payment pending, outbox row); no push
@@ -47,15 +46,10 @@ def main(argv: list[str]) -> int:
 
     keyring.set_keyring(MemoryKeyring())
 
-    from sqlalchemy import event
-    from sqlalchemy.orm import Session
-
     from agent_desktop.services import payments
     from agent_desktop.services.context import agent_by_username
     from agent_desktop.services.sync import SyncService
-    from agent_desktop.storage import sync_store
     from agent_desktop.storage.store import open_store
-    from agent_desktop.sync.client import SyncClient
 
     store = open_store(store_path)
     service = SyncService(store, server_url, "agent")
@@ -69,39 +63,7 @@ def main(argv: list[str]) -> int:
     if step == "after_outbox_write":
         die()
 
-    if step == "after_mark_sent":
-        real_mark_sent = sync_store.mark_sent
-
-        def mark_sent_then_die(*args: Any, **kwargs: Any) -> None:
-            real_mark_sent(*args, **kwargs)
-            die()
-        sync_store.mark_sent = mark_sent_then_die  # type: ignore[assignment]
-    elif step == "after_sending":
-        client = SyncClient(server_url, service.client.client_id,
-                            transport=_DiesOncePushIsSent(die))
-        client.token = service.client.token
-        service.client.close()
-        service.client = service.engine.client = client
-    elif step == "before_recording_answer":
-        def record_results_dies(*args: Any, **kwargs: Any) -> None:
-            die()
-        sync_store.record_results = record_results_dies  # type: ignore[assignment]
-    elif step == "recording_answer_uncommitted":
-        real_record = sync_store.record_results
-        recording = False
-
-        def record_results_watched(*args: Any, **kwargs: Any) -> None:
-            nonlocal recording
-            recording = True
-            real_record(*args, **kwargs)
-
-        @event.listens_for(Session, "before_commit")
-        def dies_before_commit(session: Session) -> None:
-            if recording:
-                session.flush()  # every change record_results made, in the file, uncommitted
-                die()
-        sync_store.record_results = record_results_watched  # type: ignore[assignment]
-
+    arm_push_steps(step, service, server_url, die)
     service.sync()
     print(f"step {step} was never reached", file=sys.stderr)
     return 3

@@ -49,15 +49,13 @@ def main(argv: list[str]) -> int:
 
     keyring.set_keyring(MemoryKeyring())
 
-    from sqlalchemy import event
     from sqlalchemy.orm import Session
 
     from agent_desktop.services.context import agent_by_username
     from agent_desktop.services.customer360 import add_note
     from agent_desktop.services.sync import SyncService
-    from agent_desktop.storage import outbox, sync_store
+    from agent_desktop.storage import outbox
     from agent_desktop.storage.store import open_store
-    from agent_desktop.sync.client import SyncClient
 
     store = open_store(store_path)
     service = SyncService(store, server_url, "agent")
@@ -81,6 +79,21 @@ def main(argv: list[str]) -> int:
     add_note(store, who, customer_id, body)
     if step == "after_outbox_write":
         die()
+
+    arm_push_steps(step, service, server_url, die)
+    service.sync()
+    print(f"step {step} was never reached", file=sys.stderr)
+    return 3
+
+
+def arm_push_steps(step: str, service: Any, server_url: str,
+                   die: Callable[[], None]) -> None:
+    """At STEP of the push that follows, die (the steps after the change is written)."""
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    from agent_desktop.storage import sync_store
+    from agent_desktop.sync.client import SyncClient
 
     if step == "after_mark_sent":
         real_mark_sent = sync_store.mark_sent
@@ -114,10 +127,6 @@ def main(argv: list[str]) -> int:
                 session.flush()  # every change record_results made, in the file, uncommitted
                 die()
         sync_store.record_results = record_results_watched  # type: ignore[assignment]
-
-    service.sync()
-    print(f"step {step} was never reached", file=sys.stderr)
-    return 3
 
 
 class _KillingStream(httpcore.NetworkStream):
