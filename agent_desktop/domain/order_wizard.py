@@ -563,6 +563,8 @@ class OrderWizard:
             plan.append(CartLine(sku, 1, None, code, lower[0].sku if lower else None))
             if lower:
                 notes.append(f"{product.name} replaces their {lower[0].name}.")
+        if all(line is None for line in plan):
+            raise UserFacingError(f"The customer already has every part of {bundle.name}.")
         for line in plan:
             if line is None:
                 continue

@@ -172,6 +172,7 @@ def _payments(window: MainWindow, customer: Customer360, shot: Shot) -> None:
 def _order_wizard(window: MainWindow, customer: Customer360, shot: Shot) -> None:
     """The order wizard: products by typing, configure, a quote with a problem (a
     promotion that ended), and the order read back before it is placed."""
+    from agent_desktop.domain.errors import UserFacingError
     from agent_desktop.domain.order_wizard import OrderWizard, Step
     from agent_desktop.services.orders import prepare_order
     from agent_desktop.ui.screens.order_wizard import OrderWizardDialog, today
@@ -187,7 +188,14 @@ def _order_wizard(window: MainWindow, customer: Customer360, shot: Shot) -> None
 
     def add_duo() -> None:
         products.filter.setText("duo")  # type: ignore[attr-defined]
-        dialog.wizard.add_bundle("DUO-INT-TV")
+        for code in ("DUO-INT-TV", "DUO-INT-PH", "STARTER-DUO"):
+            try:  # a bundle that fits this customer (none steps them down)
+                dialog.wizard.add_bundle(code)
+                break
+            except UserFacingError:
+                continue
+        else:
+            dialog.wizard.add_product("SEC-MON")
         dialog.show_step()
         dialog.changed()
 

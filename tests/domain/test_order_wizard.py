@@ -399,6 +399,10 @@ def test_a_bundle_counts_what_the_customer_has_and_never_steps_them_down(
     notes = has_basic.add_bundle("DUO-INT-TV")
     assert ("INT-18", "INT-6") in [(c.sku, c.replaces) for c in has_basic.cart]
     assert any("replaces their Internet Basic 6 Mbps" in n for n in notes)
+    has_both = OrderWizard(catalog, TODAY,
+                           customer=_facts(existing_skus=("INT-18", "TV-BASIC")))
+    with pytest.raises(UserFacingError, match="already has every part"):
+        has_both.add_bundle("DUO-INT-TV")
     has_gig = OrderWizard(catalog, TODAY, customer=_facts(existing_skus=("INT-2000",)))
     with pytest.raises(UserFacingError, match="step them down"):
         has_gig.add_bundle("DUO-INT-TV")
