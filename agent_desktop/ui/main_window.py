@@ -29,6 +29,7 @@ from agent_desktop.storage.sync_store import KNOWLEDGE_CHANGED, Rejected
 from agent_desktop.ui import theme
 from agent_desktop.ui.dialogs import SettingsDialog, ShortcutsDialog
 from agent_desktop.ui.screens.cases.page import CasesPage
+from agent_desktop.ui.screens.collections.view import CollectionsPage
 from agent_desktop.ui.screens.customers.page import CustomersPage
 from agent_desktop.ui.screens.knowledge.view import KnowledgeScreen
 from agent_desktop.ui.screens.placeholders.view import placeholder
@@ -98,6 +99,9 @@ class MainWindow(QMainWindow):
         self.cases.open_customer.connect(self._open_customer)
         self.cases.changed.connect(self._cases_changed)
         self.knowledge.link_requested.connect(self.cases.link_article)
+        self.collections = CollectionsPage(store)
+        self.collections.notice.connect(self.notify)
+        self.collections.open_customer.connect(self._open_customer)
         self.customers.case_requested.connect(self.open_case)
         self.customers.new_case_requested.connect(lambda _cid: self.new_case())
         self.customers.payment_requested.connect(lambda _cid: self.take_payment())
@@ -108,7 +112,8 @@ class MainWindow(QMainWindow):
         self.customers.offer_accepted.connect(
             lambda cid, offer: self.start_order(cid, offer.cart))
         for area in AREAS[1:]:
-            page = {"Knowledge": self.knowledge, "Cases": self.cases}.get(area) \
+            page = {"Knowledge": self.knowledge, "Cases": self.cases,
+                    "Collections": self.collections}.get(area) \
                 or placeholder(area)
             self.area_pages[area] = page
             self.pages.addWidget(page)
@@ -203,6 +208,8 @@ class MainWindow(QMainWindow):
             self.knowledge.activate(view.data if view is not None else None)
         if 0 <= row < len(AREAS) and AREAS[row] == "Cases":
             self.cases.activate()
+        if 0 <= row < len(AREAS) and AREAS[row] == "Collections":
+            self.collections.activate()
 
     def focus_note(self) -> None:
         if self.pages.currentWidget() is self.cases and self.cases.focus_note():

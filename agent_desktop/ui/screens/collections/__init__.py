@@ -1,0 +1,1 @@
+"""The Collections area: the compliant outbound worklist."""

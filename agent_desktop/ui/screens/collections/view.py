@@ -1,0 +1,206 @@
+"""The Collections area: open debts in priority order, whether each may be called now
+(and if not, why and when), a filter, and Enter to open the customer's 360.
+
+The worklist is read off the UI thread (``Op``) each time the area is shown (Ctrl+4): the
+call rules depend on the clock, so a list read earlier goes stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+
+from agent_desktop.domain.errors import UserFacingError
+from agent_desktop.services.collections import WorkItem, worklist
+from agent_desktop.storage.store import Store, StoreError
+from agent_desktop.ui.tasks import Op
+from agent_desktop.ui.widgets.common import Column, RowsModel, make_table, money, muted
+
+COLUMNS = (
+    Column("#", lambda i: str(i.rank), align_right=True),
+    Column("Customer", lambda i: i.customer_name, tooltip=lambda i: i.account_number),
+    Column("Past due", lambda i: money(i.balance_cents), align_right=True),
+    Column("Bucket", lambda i: f"{i.bucket} days"),
+    Column("Treatment", lambda i: i.treatment_words),
+    Column("Call", lambda i: i.status_words, tooltip=lambda i: "\n".join(i.reasons)),
+)
+CALL_COLUMN = len(COLUMNS) - 1
+
+
+def detail_words(item: WorkItem) -> str:
+    """Everything about the selected debt, every reason listed."""
+    head = (f"{item.customer_name} \u00b7 {item.account_number} \u00b7 "
+            f"{money(item.balance_cents)} past due {item.days_past_due} days \u00b7 "
+            f"{item.attempts_7_days} call{'s' if item.attempts_7_days != 1 else ''} in "
+            "7 days")
+    if item.last_conversation_at is not None:
+        head += f" \u00b7 last spoke {item.last_conversation_at.astimezone():%b %d}"
+    number = item.number or "no number on file"
+    if item.callable_now:
+        return f"{head}\nCall now on {number}: every rule allows the call."
+    when = (f"Next allowed: {item.next_allowed_words}." if item.next_allowed_words
+            else "Not callable until the restriction is lifted.")
+    reasons = "\n".join(f"\u2022 {r}" for r in item.reasons)
+    return f"{head}\nNot now on {number}. {when}\n{reasons}"
+
+
+class CollectionsPage(QWidget):
+    """The worklist; Enter opens the selected customer's 360 (``open_customer``)."""
+
+    open_customer = Signal(str, str)  # customer id, name
+    loaded = Signal(object)  # list[WorkItem], once the table shows them
+    notice = Signal(str)
+
+    def __init__(self, store: Store, clock: Callable[[], datetime] | None = None,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.items: list[WorkItem] = []
+        self._asked = 0
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 10, 12, 8)
+        layout.setSpacing(8)
+        row = QHBoxLayout()
+        self.filter = QLineEdit()
+        self.filter.setPlaceholderText(
+            "Filter by customer, account number or reason   (Ctrl+F; \u2193 to the list)")
+        self.filter.setAccessibleName("Filter the worklist")
+        self.filter.setClearButtonEnabled(True)
+        self.filter.textChanged.connect(lambda _t: self._apply_filter())
+        self.filter.installEventFilter(self)
+        row.addWidget(self.filter, 1)
+        self.summary = muted("Reading the worklist\u2026")
+        self.summary.setAccessibleName("How many debts")
+        row.addWidget(self.summary)
+        layout.addLayout(row)
+        self.model = RowsModel(COLUMNS, self)
+        self.table = make_table(self.model, stretch_column=CALL_COLUMN)
+        self.table.setAccessibleName("Collections worklist")
+        self.table.setTabKeyNavigation(False)
+        self.table.activated.connect(lambda index: self._open(index.row()))
+        self.table.selectionModel().currentRowChanged.connect(
+            lambda current, _previous: self._show_detail(current))
+        layout.addWidget(self.table, 1)
+        self.detail = QLabel("")
+        self.detail.setAccessibleName("Why this debt may or may not be called")
+        self.detail.setWordWrap(True)
+        self.detail.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        layout.addWidget(self.detail)
+        hint = muted("Enter opens the customer's 360 \u00b7 Ctrl+F filters \u00b7 the list is "
+                     "checked against the calling rules each time you come here (Ctrl+4)")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+        QShortcut(QKeySequence("Ctrl+F"), self, self.focus_filter,
+                  context=Qt.ShortcutContext.WidgetWithChildrenShortcut)
+
+    # --- reading ---------------------------------------------------------------------------
+    def activate(self) -> None:
+        """The agent came to Collections: the worklist is read (again), the caret in the
+        list (or the filter, before the list has rows)."""
+        self.reload()
+        if self.model.rowCount():
+            self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            self.focus_filter()
+
+    def reload(self) -> None:
+        self._asked += 1
+        asked, store, now = self._asked, self.store, self.clock()
+        Op(self, lambda: worklist(store, now)).success(
+            lambda items: self._show(asked, items)).failure(self._failed).run()
+
+    def _show(self, asked: int, items: list[WorkItem]) -> None:
+        if asked != self._asked:
+            return  # a newer read is on its way
+        keep = self.current_item()
+        self.items = items
+        self._apply_filter(keep.account_id if keep is not None else None)
+        self.loaded.emit(items)
+
+    def _failed(self, exc: BaseException) -> None:
+        if isinstance(exc, (UserFacingError, StoreError)):
+            self.summary.setText(str(exc))
+            self.notice.emit(str(exc))
+            return
+        raise exc
+
+    # --- showing ---------------------------------------------------------------------------
+    def _apply_filter(self, keep: str | None = None) -> None:
+        if keep is None:
+            current = self.current_item()
+            keep = current.account_id if current is not None else None
+        rows = filter_items(self.items, self.filter.text())
+        self.model.set_rows(rows)
+        now = sum(1 for i in self.items if i.callable_now)
+        if self.filter.text().strip():
+            self.summary.setText(f"{len(rows):,} of {len(self.items):,} debts match")
+        else:
+            self.summary.setText(f"{len(rows):,} debts, {now:,} callable now")
+        if not rows:
+            self.detail.setText("No debt matches the filter." if self.items
+                                else "No open debt is past due.")
+            return
+        row = next((n for n, i in enumerate(rows) if i.account_id == keep), 0)
+        self.table.selectionModel().setCurrentIndex(
+            self.model.index(row, 0),
+            QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(self.model.index(row, 0))
+        self._show_detail(self.model.index(row, 0))
+
+    def _show_detail(self, index: QModelIndex) -> None:
+        if index.isValid() and index.row() < self.model.rowCount():
+            self.detail.setText(detail_words(self.model.row(index.row())))
+
+    def current_item(self) -> WorkItem | None:
+        index = self.table.currentIndex()
+        if not index.isValid() or index.row() >= self.model.rowCount():
+            return None
+        item = self.model.row(index.row())
+        assert isinstance(item, WorkItem)
+        return item
+
+    # --- keys ------------------------------------------------------------------------------
+    def focus_filter(self) -> None:
+        self.filter.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.filter.selectAll()
+
+    def _open(self, row: int) -> None:
+        if 0 <= row < self.model.rowCount():
+            item = self.model.row(row)
+            self.open_customer.emit(item.customer_id, item.customer_name)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        # In the filter box: Down goes to the list, Enter opens the selected customer.
+        if watched is self.filter and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown) \
+                    and self.model.rowCount():
+                self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+                return True
+            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                index = self.table.currentIndex()
+                if index.isValid():
+                    self._open(index.row())
+                return True
+        return super().eventFilter(watched, event)
+
+
+def filter_items(items: Sequence[WorkItem], text: str) -> list[WorkItem]:
+    """The items with every word of ``text`` in the name, account number, number,
+    bucket, treatment or reasons (case-insensitive)."""
+    words = text.lower().split()
+    if not words:
+        return list(items)
+    out: list[WorkItem] = []
+    for item in items:
+        hay = " ".join((item.customer_name, item.account_number, item.number, item.bucket,
+                        item.treatment_words, item.status_words, *item.reasons)).lower()
+        if all(w in hay for w in words):
+            out.append(item)
+    return out
