@@ -58,14 +58,15 @@ class WorkItem:
 
     @property
     def status_words(self) -> str:
-        """"Call now", or "Not now — <first reason> (next: Tue 9:00 AM)"."""
+        """"Call now", or "Not now (next Tue 9:00 AM) — <first reason>"."""
         if self.callable_now:
             return "Call now"
         first = self.reasons[0] if self.reasons else "The call is not allowed."
         first = first.rstrip(".")
-        when = (f" (next: {self.next_allowed_words})" if self.next_allowed_words
-                else " (not until the restriction is lifted)")
-        return f"Not now \u2014 {first}{when}"
+        # When first (what the caller plans by), then why; the detail line has it all.
+        when = (f"next {self.next_allowed_words}" if self.next_allowed_words
+                else "not until the restriction is lifted")
+        return f"Not now ({when}) \u2014 {first}"
 
 
 def time_words(moment: datetime, now: datetime) -> str:

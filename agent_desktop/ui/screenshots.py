@@ -361,6 +361,8 @@ def capture_all(app: QApplication, window: MainWindow, settings: Settings,
             _wait(window.knowledge.suggested, partial(window.nav.setCurrentRow, i))
         elif area == "Cases":  # the agent's own cases, read off the UI thread
             _wait(window.cases.list.shown, partial(window.nav.setCurrentRow, i))
+        elif area == "Collections":  # the worklist, checked against the calling rules
+            _wait(window.collections.loaded, partial(window.nav.setCurrentRow, i))
         else:
             window.nav.setCurrentRow(i)
         shot(f"{7 + i - 1:02d}-{area.lower()}")

@@ -18,7 +18,14 @@ from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.services.collections import WorkItem, worklist
 from agent_desktop.storage.store import Store, StoreError
 from agent_desktop.ui.tasks import Op
-from agent_desktop.ui.widgets.common import Column, RowsModel, make_table, money, muted
+from agent_desktop.ui.widgets.common import (
+    Column,
+    RowsModel,
+    fit_columns,
+    make_table,
+    money,
+    muted,
+)
 
 COLUMNS = (
     Column("#", lambda i: str(i.rank), align_right=True),
@@ -80,6 +87,7 @@ class CollectionsPage(QWidget):
         layout.addLayout(row)
         self.model = RowsModel(COLUMNS, self)
         self.table = make_table(self.model, stretch_column=CALL_COLUMN)
+        self._fitted = False
         self.table.setAccessibleName("Collections worklist")
         self.table.setTabKeyNavigation(False)
         self.table.activated.connect(lambda index: self._open(index.row()))
@@ -136,6 +144,9 @@ class CollectionsPage(QWidget):
             keep = current.account_id if current is not None else None
         rows = filter_items(self.items, self.filter.text())
         self.model.set_rows(rows)
+        if not self._fitted and rows:  # sized once, to the first rows (names whole)
+            self._fitted = True
+            fit_columns(self.table)
         now = sum(1 for i in self.items if i.callable_now)
         if self.filter.text().strip():
             self.summary.setText(f"{len(rows):,} of {len(self.items):,} debts match")
