@@ -67,6 +67,21 @@ def store(store_path: Path) -> Iterator[object]:
 
 
 @pytest.fixture(autouse=True)
+def big_files_go_with_the_test(tmp_path: Path) -> Iterator[None]:
+    """Remove a test's large files (store copies, server databases, snapshots) once it and
+    everything after it (the Qt event loop, background work) are done: a whole run kept
+    them all, about 9 GB, more than a small CI disk holds. Declared before the other
+    autouse fixtures, so it is torn down after them."""
+    yield
+    for path in sorted(tmp_path.rglob("*"), reverse=True):
+        try:
+            if path.is_file() and path.stat().st_size > 1_000_000:
+                path.unlink()
+        except OSError:  # still held open (a failure being reported): keep it
+            pass
+
+
+@pytest.fixture(autouse=True)
 def no_leaked_threads_or_timers(request: pytest.FixtureRequest) -> Iterator[None]:
     """Fail a test that leaves background work, threads or running timers behind."""
     before = {t.ident for t in threading.enumerate()}
