@@ -6,7 +6,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractTableModel, QEvent, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -163,3 +164,22 @@ def fit_columns(view: QTableView, widest: int = 220) -> None:
     for col in range(header.count()):
         if header.sectionResizeMode(col) != QHeaderView.ResizeMode.Stretch:
             header.resizeSection(col, min(header.sectionSize(col), widest))
+
+
+def filter_box_key(event: QEvent, table: QTableView, open_row: Callable[[int], None]) -> bool:
+    """A key pressed in a list's filter box: Down (or Page Down) goes to the list, Enter
+    opens the selected row. True when the key was used."""
+    if event.type() != QEvent.Type.KeyPress:
+        return False
+    assert isinstance(event, QKeyEvent)
+    model = table.model()
+    if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown) and model is not None \
+            and model.rowCount():
+        table.setFocus(Qt.FocusReason.OtherFocusReason)
+        return True
+    if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+        index = table.currentIndex()
+        if index.isValid():
+            open_row(index.row())
+        return True
+    return False

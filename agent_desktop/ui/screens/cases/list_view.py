@@ -8,7 +8,7 @@ scrolled to later, and the counts, come from the shared read pool.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QObject, Qt, Signal
-from PySide6.QtGui import QFontMetrics, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QFontMetrics, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -41,7 +41,7 @@ from agent_desktop.ui.screens.cases.model import (
     shown,
 )
 from agent_desktop.ui.tasks import LatestOnly, Op
-from agent_desktop.ui.widgets.common import EmptyState, muted
+from agent_desktop.ui.widgets.common import EmptyState, filter_box_key, muted
 
 _EMPTY = {
     "mine": ("No cases assigned to you",
@@ -286,17 +286,9 @@ class CaseListPane(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # In the filter box: Down goes to the list, Enter opens the selected case.
-        if watched is self.filter and event.type() == QEvent.Type.KeyPress:
-            assert isinstance(event, QKeyEvent)
-            if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown) \
-                    and self.model.rowCount():
-                self.table.setFocus(Qt.FocusReason.OtherFocusReason)
-                return True
-            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-                index = self.table.currentIndex()
-                if index.isValid():
-                    self._open(index.row())
-                return True
+        if watched is self.filter and event.type() == QEvent.Type.KeyPress \
+                and filter_box_key(event, self.table, self._open):
+            return True
         return super().eventFilter(watched, event)
 
     def set_theme(self, theme_name: str) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from PySide6.QtCore import QEvent, QItemSelectionModel, QModelIndex, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
 
 from agent_desktop.domain.errors import UserFacingError
@@ -21,6 +21,7 @@ from agent_desktop.ui.tasks import Op
 from agent_desktop.ui.widgets.common import (
     Column,
     RowsModel,
+    filter_box_key,
     fit_columns,
     make_table,
     money,
@@ -188,17 +189,9 @@ class CollectionsPage(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         # In the filter box: Down goes to the list, Enter opens the selected customer.
-        if watched is self.filter and event.type() == QEvent.Type.KeyPress:
-            assert isinstance(event, QKeyEvent)
-            if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown) \
-                    and self.model.rowCount():
-                self.table.setFocus(Qt.FocusReason.OtherFocusReason)
-                return True
-            if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
-                index = self.table.currentIndex()
-                if index.isValid():
-                    self._open(index.row())
-                return True
+        if watched is self.filter and event.type() == QEvent.Type.KeyPress \
+                and filter_box_key(event, self.table, self._open):
+            return True
         return super().eventFilter(watched, event)
 
 
