@@ -15,6 +15,7 @@ from types import TracebackType
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QSettings, QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from agent_desktop.cti.acd import AcdAdapter
 from agent_desktop.platform import logs, paths
 from agent_desktop.platform.settings import Settings
 from agent_desktop.services.context import AgentContext, agent_by_username
@@ -142,8 +143,12 @@ class SyncSetup:
         self.service = SyncService(store, server_url, username, auto_password=password)
         self.controller = SyncController(self.service)
         self.service.listen(self.controller.poked.emit)
+        # The phone: the same server's simulated contact center, with the sync session.
+        client = self.service.client
+        self.phone = AcdAdapter(server_url, lambda: client.token)
 
     def close(self) -> None:
+        self.phone.stop()
         self.controller.stop()
         self.service.close()
         if self.embedded is not None:
@@ -214,6 +219,7 @@ def run(store_path: Path, username: str, screenshot_dir: Path | None = None,
             sync.append(setup)
             window.attach_sync(setup.controller)
             setup.controller.start()
+            window.attach_phone(setup.phone)
 
         def start_sync() -> None:
             # After the first paint, and off the UI thread: starting the embedded server

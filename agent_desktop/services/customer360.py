@@ -280,6 +280,7 @@ def add_note(store: Store, who: AgentContext, customer_id: str, body: str,
     """Append a note to the customer's record; audited and queued for sync in one
     transaction. Notes are never edited: a correction is another note."""
     text = clean_note_body(body)
+    interaction_id = interaction_id or who.call.for_customer(customer_id)
     with store.transaction() as session:
         if session.get(Customer, customer_id) is None:
             raise UserFacingError("This customer is no longer in the local store; search again.")

@@ -197,7 +197,7 @@ class CustomerSearch:
 
     def _hits(self, scored: dict[str, tuple[float, str]]) -> list[CustomerHit]:
         rows = self._q.hits(list(scored))
-        hits = [_to_hit(row, *scored[row.customer_id]) for row in rows]
+        hits = [to_hit(row, *scored[row.customer_id]) for row in rows]
         hits.sort(key=lambda h: (-h.score, h.display_name, h.account_number))
         return hits
 
@@ -212,7 +212,7 @@ def _score_full_name(first: str, last: str, typed: str) -> tuple[float, str]:
     return float(best) * 0.89, "Similar name"
 
 
-def _to_hit(row: CustomerHitRow, score: float, why: str) -> CustomerHit:
+def to_hit(row: CustomerHitRow, score: float, why: str) -> CustomerHit:
     location = f"{row.city}, {row.state}" if row.city else ""
     return CustomerHit(
         customer_id=row.customer_id,

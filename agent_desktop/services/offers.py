@@ -102,6 +102,7 @@ def record_offer(store: Store, who: AgentContext, customer_id: str, offer: Offer
     """Record that ``offer`` was shown to the customer and what they answered (None: no
     answer); audited and queued for sync in one transaction."""
     answer = check_response(response)
+    interaction_id = interaction_id or who.call.for_customer(customer_id)
     now = datetime.now(UTC)
     shown = shown_at or now
     row_id = new_id()

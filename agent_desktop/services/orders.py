@@ -396,6 +396,8 @@ def place_order(store: Store, who: AgentContext, wizard: OrderWizard, *,
     today = today or wizard.today
     if wizard.customer is None:
         raise UserFacingError("Choose the customer first.")
+    if wizard.interaction_id is None:  # placed during a call: the call's order
+        wizard.interaction_id = who.call.for_customer(wizard.customer.customer_id)
     with store.transaction() as session:
         existing = local.draft(session, wizard.order_id)
         placed = local.order_row(session, wizard.order_id)

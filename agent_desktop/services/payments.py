@@ -122,6 +122,7 @@ def take_payment(store: Store, who: AgentContext, customer_id: str, amount_cents
                  receipt_contact_id: str | None = None) -> PaymentQueued:
     """Queue the payment (pending) for the gateway; the same ``payment_id`` again
     changes nothing and returns the payment already queued."""
+    interaction_id = interaction_id or who.call.for_customer(customer_id)
     if method_kind not in ("card", "ach", "check"):
         raise UserFacingError("Choose how the customer pays: card, bank account or check.")
     if (payment_method_id is None) == (new_method is None):

@@ -79,6 +79,7 @@ class AgentView(_Wire):
     call: CallView | None = None        # the call ringing, in progress or in wrap-up
     simulated: bool = False             # one of the simulation's own agents
     acw_deadline: str | None = None     # time-boxed wrap-up: when it closes by itself
+    wrap_up_mode: Literal["optional", "required", "time_boxed"] = "required"  # the policy
 
 
 class StateChange(_Wire):

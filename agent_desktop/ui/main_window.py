@@ -14,20 +14,27 @@ from PySide6.QtWidgets import (
     QMainWindow,
     QStackedWidget,
     QToolBar,
+    QVBoxLayout,
     QWidget,
 )
 
+from agent_desktop.cti.adapter import TelephonyAdapter
 from agent_desktop.domain.billing import EntryKind
 from agent_desktop.domain.quote import CartLine
 from agent_desktop.platform.settings import Settings
+from agent_desktop.services.calls import CallDesk, CallerMatch, match_caller
 from agent_desktop.services.cases import CaseChange
 from agent_desktop.services.context import AgentContext, Changes
 from agent_desktop.services.customer360 import Customer360
 from agent_desktop.services.sync import SyncStatus
 from agent_desktop.storage.store import Store
 from agent_desktop.storage.sync_store import KNOWLEDGE_CHANGED, Rejected
+from agent_desktop.sync.cti_protocol import CallView, QueueInfo
 from agent_desktop.ui import theme
 from agent_desktop.ui.dialogs import SettingsDialog, ShortcutsDialog
+from agent_desktop.ui.screens.call_bar.bar import KEYS as CALL_KEYS
+from agent_desktop.ui.screens.call_bar.bar import CallBar, CtiBridge
+from agent_desktop.ui.screens.call_bar.dialogs import CallerChooser, TransferDialog, WrapUpDialog
 from agent_desktop.ui.screens.cases.page import CasesPage
 from agent_desktop.ui.screens.collections.view import CollectionsPage
 from agent_desktop.ui.screens.customers.page import CustomersPage
@@ -69,7 +76,14 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, bar)
 
         central = QWidget()
-        row = QHBoxLayout(central)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.call_bar = CallBar(store, None, parent=central)
+        outer.addWidget(self.call_bar)
+        body = QWidget()
+        outer.addWidget(body, 1)
+        row = QHBoxLayout(body)
         row.setContentsMargins(0, 0, 0, 0)
         row.setSpacing(0)
         self.nav = QListWidget()
@@ -147,6 +161,16 @@ class MainWindow(QMainWindow):
             self.attach_sync(sync)
         status.addPermanentWidget(self.status_store)
 
+        self.phone: TelephonyAdapter | None = None
+        self.wrap_dialog: WrapUpDialog | None = None
+        self.call_bar.answered.connect(self._screen_pop)
+        self.call_bar.ended.connect(self._call_ended)
+        self.call_bar.wrap_asked.connect(self._open_wrap_up)
+        self.call_bar.transfer_asked.connect(self._transfer)
+        self.call_bar.call_changed.connect(self._call_changed)
+        self.call_bar.wrapped.connect(self._call_wrapped)
+        self.call_bar.notice.connect(self.notify)
+
         self._shortcuts()
         self._clock = QTimer(self)
         self._clock.setInterval(30_000)
@@ -179,6 +203,8 @@ class MainWindow(QMainWindow):
         add("Ctrl+Shift+U", self.new_customer)
         add("Ctrl+Shift+E", self.manage_customer)
         add("Ctrl+Shift+O", lambda: self.start_order())
+        for name, keys in CALL_KEYS.items():
+            add(keys, lambda n=name: self.call_bar.command(n))
         add("Ctrl+Tab", lambda: self._cycle_tab(1))
         add("Ctrl+Shift+Tab", lambda: self._cycle_tab(-1))
         for i, _area in enumerate(AREAS):
@@ -263,6 +289,9 @@ class MainWindow(QMainWindow):
             tabs.setCurrentIndex((tabs.currentIndex() + step) % tabs.count())
 
     def _open_customer(self, customer_id: str, name: str) -> None:
+        link = self.who.call
+        if link.interaction_id is not None and link.customer_id is None:
+            link.customer_id = customer_id  # the caller, found during the call
         self.nav.setCurrentRow(0)
         self.customers.open_customer(customer_id, name)
         self.search_box.clearFocus()
@@ -444,6 +473,102 @@ class MainWindow(QMainWindow):
                 self.customers.refresh(cid)
         if self.sync is not None:
             self.sync.sync_now()
+
+    # --- the phone ---------------------------------------------------------------------
+    def attach_phone(self, adapter: TelephonyAdapter) -> None:
+        """Connect the call bar to a telephony source (the sync server's simulated ACD in
+        the demo); supervisors also hear the floor."""
+        self.phone = adapter
+        self.call_bar.desk = CallDesk(adapter)
+        self.cti = CtiBridge()
+        self.cti.signals.agent_seen.connect(self.call_bar.on_agent)
+        self.cti.signals.event_seen.connect(self.call_bar.on_event)
+        self.cti.signals.connection_seen.connect(self.call_bar.on_connection)
+        self.cti.signals.floor_seen.connect(self._floor_changed)
+        adapter.start(self.cti, floor=self.who.role in ("supervisor", "admin"))
+        self.call_bar.refresh()
+
+    def _floor_changed(self, floor: object) -> None:
+        page = self.area_pages.get("Dashboard")
+        set_floor = getattr(page, "set_floor", None)
+        if set_floor is not None:
+            set_floor(floor)
+
+    def _call_changed(self, call: CallView | None) -> None:
+        link = self.who.call
+        if call is None:
+            return  # kept until the wrap-up is done: the wrap-up names the customer
+        if link.interaction_id != call.id:
+            link.start(call.id, call.customer_id)
+
+    def _screen_pop(self, call: CallView, match: CallerMatch | None) -> None:
+        """Answered: the caller's 360 (one match), a chooser (several), a new customer
+        with the number filled in (none), the search box (number withheld)."""
+        self.who.call.start(call.id, call.customer_id)
+        if call.direction == "outbound":
+            return
+        if match is None:
+            store, caller_id = self.store, call.caller_id
+            Op(self, lambda: match_caller(store, caller_id)).success(
+                lambda found: self._screen_pop(call, found)).run()
+            return
+        if match.single is not None:
+            self._open_customer(match.single.customer_id, match.single.display_name)
+        elif match.hits:
+            chooser = CallerChooser(match.phone or match.caller_id, match.hits, self)
+            chooser.picked.connect(self._open_customer)
+            self.caller_chooser = chooser
+            chooser.open()
+        elif match.phone is not None:
+            self.notify("No customer has this number: a new customer, with the number "
+                        "filled in (or Esc and Ctrl+K to search).")
+            self.new_customer(match.phone)
+        else:
+            self.notify(f"{match.words} (Ctrl+K).")
+            self.focus_search()
+
+    def _call_ended(self, call: CallView) -> None:
+        self._open_wrap_up(call)
+
+    def _open_wrap_up(self, call: CallView) -> None:
+        if self.wrap_dialog is not None and self.wrap_dialog.isVisible():
+            self.wrap_dialog.raise_()
+            return
+        link = self.who.call
+        customer: tuple[str, str] | None = None
+        customer_id = link.customer_id or call.customer_id
+        if customer_id is not None:
+            view = self.customers.current_view()
+            name = view.data.display_name if view is not None and view.data is not None \
+                and view.data.customer_id == customer_id else "the customer"
+            customer = (customer_id, name)
+        mode = self.call_bar.agent_view.wrap_up_mode if self.call_bar.agent_view else \
+            "required"
+        dialog = WrapUpDialog(call, mode, customer, self)
+        dialog.submitted.connect(lambda request: self.call_bar.wrap(
+            request, lambda _view: dialog.accept(), lambda exc: dialog.failed(str(exc))))
+        self.wrap_dialog = dialog
+        dialog.open()
+
+    def _transfer(self, call: CallView) -> None:
+        phone = self.phone
+        if phone is None:
+            return
+
+        def ask(queues: list[QueueInfo]) -> None:
+            dialog = TransferDialog(queues, call.queue, self)
+            dialog.chosen.connect(self.call_bar.transfer)
+            self.transfer_dialog = dialog
+            dialog.open()
+
+        Op(self, phone.queues).success(ask).failure(lambda exc: self.notify(str(exc))).run()
+
+    def _call_wrapped(self, _view: object) -> None:
+        self.who.call.clear()
+        if self.wrap_dialog is not None and self.wrap_dialog.isVisible():
+            self.wrap_dialog.accept()  # wrapped elsewhere (time-boxed: the time ran out)
+        if self.sync is not None:
+            self.sync.sync_now()  # the interaction's row comes back with the next pull
 
     def attach_sync(self, sync: SyncController) -> None:
         """Show and follow sync (at start, or once the embedded server is up)."""
