@@ -15,6 +15,9 @@ from PySide6.QtWidgets import (
 from agent_desktop.platform.settings import SETTINGS, Settings
 
 SHORTCUTS: tuple[tuple[str, str], ...] = (
+    ("F12", "Phone: ready / not ready (a menu of reasons)"),
+    ("F6, F7, F8, F9", "Phone: answer, hold / resume, transfer, end the call"),
+    ("F10", "Phone: the wrap-up (contact reason, code, resolved; Ctrl+Enter finishes)"),
     ("Ctrl+K", "Find a customer (from anywhere)"),
     ("\u2191 / \u2193, Enter", "Choose a search result and open it"),
     ("Esc", "Close the search results"),
