@@ -301,6 +301,11 @@ from server_stub.customers import TOUCHES as _CUSTOMER_TOUCHES  # noqa: E402
 
 APPLIERS.update(_CUSTOMER_APPLIERS)
 ROLES_ALLOWED.update(dict.fromkeys(_CUSTOMER_APPLIERS, ALL_ROLES))
+from server_stub.collections import APPLIERS as _COLLECTION_APPLIERS  # noqa: E402
+from server_stub.collections import TOUCHES as _COLLECTION_TOUCHES  # noqa: E402
+
+APPLIERS.update(_COLLECTION_APPLIERS)
+ROLES_ALLOWED.update(dict.fromkeys(_COLLECTION_APPLIERS, ALL_ROLES))
 
 # Every mutation the server applies must name its table in the wire protocol and say who
 # may push it; failing at import beats a mutation that silently nobody may apply.
@@ -323,6 +328,7 @@ TOUCHES: dict[str, tuple[tuple[str, str], ...]] = {
     "update_payment_method": (("payment_methods", "payment_method_id"),),
     **dict.fromkeys(("void_payment", "refund_payment"), (("payments", "payment_id"),)),
     **_CUSTOMER_TOUCHES,
+    **_COLLECTION_TOUCHES,
 }
 
 

@@ -385,13 +385,18 @@ class Sync:
         self.order_step: timedelta | None = None  # None: server_stub.orders.DEFAULT_STEP
 
     def advance_orders(self) -> int | None:
-        """Move due orders one step on (server_stub.orders); the highest change_seq
-        written, or None. Runs on the writer thread, from the app's ticker."""
+        """Move due orders one step on (server_stub.orders) and follow up promises to pay
+        (server_stub.collections); the highest change_seq written, or None. Runs on the
+        writer thread, from the app's ticker."""
+        from server_stub.collections import follow_promises
         from server_stub.orders import advance_due
 
         with self._sessions() as session, session.begin():
             session.info["order_step"] = self.order_step
-            return advance_due(session, self._clock())
+            now = self._clock()
+            seqs = [advance_due(session, now), follow_promises(session, now)]
+            written = [seq for seq in seqs if seq is not None]
+            return max(written) if written else None
 
     @staticmethod
     def _check(principal: Principal, version: int, client_id: str) -> None:

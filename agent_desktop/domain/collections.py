@@ -27,7 +27,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -111,6 +111,8 @@ class CallFacts:
     no_calls_at_work: bool = False
     work_numbers: tuple[str, ...] = ()
     inconvenient: tuple[InconvenientTime, ...] = ()
+    wrong_number: bool = False
+    """A call to this number reached someone else (recorded as a wrong number)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +168,9 @@ def _permanent_reasons(facts: CallFacts) -> list[str]:
                    + (f"instead: {who}." if who else "instead (no attorney contact on file)."))
     if facts.dispute_open:
         out.append("The customer disputes this debt; collection stops until it is verified.")
+    if facts.wrong_number:
+        out.append("This number reached someone else (wrong number recorded); do not dial "
+                   "it again until the customer confirms it.")
     if facts.no_calls_at_work:
         work = {_digits(n) for n in facts.work_numbers}
         if facts.line_type is LineType.WORK or _digits(facts.number) in work:
@@ -279,6 +284,36 @@ def _next_allowed(facts: CallFacts, zones: Sequence[ZoneInfo], now: datetime) ->
             return candidate
         candidate += SEARCH_STEP
     return None
+
+
+def inconvenient_from_detail(detail: dict[str, object]) -> list[InconvenientTime]:
+    """An inconvenient-time restriction's detail ({"weekday": 0-6 | "on": date,
+    "from": "17:00", "to": "19:00"}) as the rules read it; incomplete ones fail closed."""
+    start = _clock(detail.get("from"))
+    end = _clock(detail.get("to"))
+    weekday = detail.get("weekday")
+    on = detail.get("on")
+    if isinstance(weekday, int):
+        return [InconvenientTime(weekday=weekday, start=start, end=end)]
+    if isinstance(on, str) and on:
+        try:
+            return [InconvenientTime(on=date.fromisoformat(on), start=start, end=end)]
+        except ValueError:
+            return [InconvenientTime(start=start, end=end)]  # incomplete: fails closed
+    # A time of day without a day: that time, every day.
+    return [InconvenientTime(weekday=d, start=start, end=end) for d in range(7)]
+
+
+def _clock(value: object) -> time | None:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{1,2}:\d{2}", value.strip()):
+        return None
+    hours, minutes = (int(x) for x in value.strip().split(":"))
+    if hours == 24 and minutes == 0:
+        return time(23, 59)
+    try:
+        return time(hours, minutes)
+    except ValueError:
+        return None
 
 
 # --- the worklist ----------------------------------------------------------------------
@@ -422,6 +457,17 @@ def is_conversation_about_debt(outcome: Outcome) -> bool:
     return outcome in CONVERSATION_OUTCOMES
 
 
+class OutcomeError(UserFacingError):
+    """A recorded outcome that does not fit, with the field that fixes it (the dialog shows
+    the words beside it) and, for a callback, the first time that would fit."""
+
+    def __init__(self, message: str, field: str = "",
+                 suggestion: datetime | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.suggestion = suggestion
+
+
 MIN_INSTALLMENTS = 2
 MAX_INSTALLMENTS = 24
 MIN_INSTALLMENT_CENTS = 100
@@ -442,20 +488,22 @@ def plan_arrangement(total_cents: int, installments: int, first_due: date, today
     Monthly dates keep the first due day, moved to the month's last day when shorter.
     """
     if type(total_cents) is not int or total_cents <= 0:
-        raise UserFacingError("Enter the amount to arrange, more than $0.00.")
+        raise OutcomeError("Enter the amount to arrange, more than $0.00.", "total")
     if type(installments) is not int or not (
             MIN_INSTALLMENTS <= installments <= MAX_INSTALLMENTS):
-        raise UserFacingError(f"An arrangement has {MIN_INSTALLMENTS} to {MAX_INSTALLMENTS} "
-                              "installments.")
+        raise OutcomeError(f"An arrangement has {MIN_INSTALLMENTS} to {MAX_INSTALLMENTS} "
+                           "installments.", "installments")
     if first_due < today:
-        raise UserFacingError("The first installment cannot be due in the past.")
+        raise OutcomeError("The first installment cannot be due in the past.", "first_due")
     if monthly == (every_days is not None):
-        raise UserFacingError("Choose either monthly installments or every so many days.")
+        raise OutcomeError("Choose either monthly installments or every so many days.",
+                           "frequency")
     if every_days is not None and (type(every_days) is not int or not 1 <= every_days <= 92):
-        raise UserFacingError("Installments are 1 to 92 days apart.")
+        raise OutcomeError("Installments are 1 to 92 days apart.", "frequency")
     if total_cents < MIN_INSTALLMENT_CENTS * installments:
-        raise UserFacingError(f"Each installment must be at least $1.00: use at most "
-                              f"{total_cents // MIN_INSTALLMENT_CENTS} installments.")
+        raise OutcomeError(f"Each installment must be at least $1.00: use at most "
+                           f"{total_cents // MIN_INSTALLMENT_CENTS} installments.",
+                           "installments")
     parts = Money(total_cents).split(installments)
     plan: list[tuple[date, int]] = []
     for i, part in enumerate(parts):
@@ -466,20 +514,23 @@ def plan_arrangement(total_cents: int, installments: int, first_due: date, today
 
 
 def check_promise(amount_cents: int, promised_on: date, today: date,
-                  balance_cents: int) -> None:
-    """Refuse a promise to pay that cannot be recorded, saying why."""
+                  balance_cents: int, horizon_days: int = MAX_PROMISE_DAYS) -> None:
+    """Refuse a promise to pay that cannot be recorded, saying why (``OutcomeError``
+    names the field: ``amount`` or ``promised_on``)."""
     if balance_cents <= 0:
-        raise UserFacingError("Nothing is owed on this debt; there is nothing to promise.")
+        raise OutcomeError("Nothing is owed on this debt; there is nothing to promise.",
+                           "amount")
     if type(amount_cents) is not int or amount_cents <= 0:
-        raise UserFacingError("Enter the amount the customer promises, more than $0.00.")
+        raise OutcomeError("Enter the amount the customer promises, more than $0.00.",
+                           "amount")
     if amount_cents > balance_cents:
-        raise UserFacingError(f"The promise is more than the balance of "
-                              f"{Money(balance_cents).format()}.")
+        raise OutcomeError(f"The promise is more than the balance of "
+                           f"{Money(balance_cents).format()}.", "amount")
     if promised_on < today:
-        raise UserFacingError("The promised date cannot be in the past.")
-    if promised_on > today + timedelta(days=MAX_PROMISE_DAYS):
-        raise UserFacingError(f"A promise is at most {MAX_PROMISE_DAYS} days out; set up a "
-                              "payment arrangement instead.")
+        raise OutcomeError("The promised date cannot be in the past.", "promised_on")
+    if promised_on > today + timedelta(days=horizon_days):
+        raise OutcomeError(f"A promise is at most {horizon_days} days out; set up a "
+                           "payment arrangement instead.", "promised_on")
 
 
 class PromiseStatus(StrEnum):
@@ -495,13 +546,14 @@ class Promise:
 
 
 def promise_status(promise: Promise, payments: Iterable[tuple[date, int]],
-                   today: date) -> PromiseStatus:
-    """Kept when payments on or before the promised date add up to the amount; broken
-    once that date has passed without it; open until then."""
-    paid = sum(cents for on, cents in payments if on <= promise.promised_on)
+                   today: date, grace_days: int = 0) -> PromiseStatus:
+    """Kept when payments on or before the promised date (plus ``grace_days``) add up to
+    the amount; broken once that day has passed without it; open until then."""
+    last = promise.promised_on + timedelta(days=grace_days)
+    paid = sum(cents for on, cents in payments if on <= last)
     if paid >= promise.amount_cents:
         return PromiseStatus.KEPT
-    if today > promise.promised_on:
+    if today > last:
         return PromiseStatus.BROKEN
     return PromiseStatus.OPEN
 
@@ -528,3 +580,334 @@ def voicemail_script(agent_first_name: str, callback_number: str, business_name:
     number = f"{digits[:3]}-{digits[3:6]}-{digits[6:]}"
     return (f"Hello, this is {name} calling from {business}. "
             f"Please call me back at {number}. Thank you.")
+
+
+# --- recording an outcome ---------------------------------------------------------------
+
+PROMISE_GRACE_DAYS = 1
+"""A payment that posts the day after the promised date still keeps the promise (a
+transfer made late on the day posts the next, and the customer's day ends after UTC's)."""
+ARRANGEMENT_START_DAYS = MAX_PROMISE_DAYS
+"""The first installment of an arrangement falls due within this many days."""
+CALLBACK_HORIZON = timedelta(days=14)
+MAX_NOTE = 2000
+
+
+class Frequency(StrEnum):
+    WEEKLY = "weekly"
+    BIWEEKLY = "biweekly"
+    MONTHLY = "monthly"
+
+
+FREQUENCY_WORDS = {Frequency.WEEKLY: "Every week", Frequency.BIWEEKLY: "Every two weeks",
+                   Frequency.MONTHLY: "Every month"}
+_EVERY_DAYS = {Frequency.WEEKLY: 7, Frequency.BIWEEKLY: 14}
+
+OUTCOME_WORDS: dict[Outcome, str] = {
+    Outcome.NO_ANSWER: "No answer",
+    Outcome.BUSY: "Busy / did not connect",
+    Outcome.VOICEMAIL: "Left a voicemail",
+    Outcome.WRONG_NUMBER: "Wrong number",
+    Outcome.REFUSED: "Refused to pay",
+    Outcome.PROMISE_TO_PAY: "Promise to pay",
+    Outcome.ARRANGEMENT: "Payment arrangement",
+    Outcome.PAYMENT_TAKEN: "Payment taken now",
+    Outcome.DISPUTE_RAISED: "Dispute raised",
+    Outcome.CALLBACK_REQUESTED: "Callback requested",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeInput:
+    """What the agent entered for one call's outcome (only the outcome's own fields)."""
+
+    outcome: Outcome
+    amount_cents: int | None = None
+    promised_on: date | None = None
+    total_cents: int | None = None
+    installments: int | None = None
+    first_due: date | None = None
+    frequency: Frequency | None = None
+    callback_at: datetime | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomePlan:
+    """What recording the outcome writes, decided by the rules."""
+
+    outcome: Outcome
+    connected: bool
+    conversation: bool
+    promise: Promise | None = None
+    installments: tuple[tuple[date, int], ...] = ()
+    callback_at: datetime | None = None
+    stops_collection: bool = False
+    """A dispute: collection on this debt stops until it is verified."""
+    marks_wrong_number: bool = False
+    """The dialed number reached someone else: it is not dialed again."""
+    summary: str = ""
+    """One line for the attempt's note and the agent ("Promise to pay $50.00 by Apr 20")."""
+
+
+def arrangement_plan(total_cents: int, installments: int, first_due: date, today: date,
+                     frequency: Frequency) -> list[tuple[date, int]]:
+    """``plan_arrangement`` for a frequency the agent picks."""
+    if frequency not in _EVERY_DAYS and frequency is not Frequency.MONTHLY:
+        raise OutcomeError("Choose how often the customer pays.", "frequency")
+    if first_due > today + timedelta(days=ARRANGEMENT_START_DAYS):
+        raise OutcomeError(f"The first installment falls due within "
+                           f"{ARRANGEMENT_START_DAYS} days.", "first_due")
+    return plan_arrangement(total_cents, installments, first_due, today,
+                            every_days=_EVERY_DAYS.get(frequency),
+                            monthly=frequency is Frequency.MONTHLY)
+
+
+def _local_words(moment: datetime, zones: Sequence[str]) -> str:
+    zone_list, _ = _zones(zones)
+    local = moment.astimezone(zone_list[0]) if zone_list else moment
+    hour = local.hour % 12 or 12
+    return (f"{local:%a %b} {local.day}, {hour}:{local:%M} "
+            f"{'AM' if local.hour < 12 else 'PM'} {local.tzname() or ''}").rstrip()
+
+
+def check_callback(at: datetime, facts: CallFacts, now: datetime) -> None:
+    """A callback time the customer chose must itself be a time the rules allow.
+
+    The customer asking for the call is their prior consent given directly, so the
+    7-in-7 count and the 7 days after this conversation do not apply to it (Reg F
+    1006.14(b)(3)(i)); calling hours in every zone, inconvenient times and every flag
+    still do. Refused with the first moment that fits after the chosen one.
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("check_callback needs an aware datetime")
+    if at <= now:
+        raise OutcomeError("The callback time has passed; choose a later time.",
+                           "callback_at")
+    if at > now + CALLBACK_HORIZON:
+        raise OutcomeError(f"Schedule a callback within {CALLBACK_HORIZON.days} days.",
+                           "callback_at")
+    consented = replace(facts, attempts=(), last_conversation_at=None,
+                        dial_mode=DialMode.MANUAL, wrong_number=False)
+    decision = check_call(consented, at)
+    if decision.allowed:
+        return
+    reason = decision.reasons[0].rstrip(".")
+    if decision.next_allowed_at is None or decision.next_allowed_at > now + CALLBACK_HORIZON:
+        raise OutcomeError(f"A callback then is not allowed: {reason}.", "callback_at")
+    when = _local_words(decision.next_allowed_at, facts.time_zones)
+    raise OutcomeError(f"A callback then is not allowed: {reason}. The first time that fits "
+                       f"is {when}.", "callback_at", decision.next_allowed_at)
+
+
+def plan_outcome(entry: OutcomeInput, *, today: date, now: datetime, balance_cents: int,
+                 facts: CallFacts | None = None,
+                 promise_horizon_days: int = MAX_PROMISE_DAYS) -> OutcomePlan:
+    """Check what the agent entered and say what recording it writes; refused with an
+    ``OutcomeError`` naming the field to fix.
+
+    ``facts`` are the call facts of the debt (needed for a callback: its time must be
+    one the calling rules allow). ``today`` is the agent's day.
+    """
+    outcome = Outcome(entry.outcome)
+    if len(entry.note) > MAX_NOTE:
+        raise OutcomeError(f"The note is {len(entry.note)} characters; at most {MAX_NOTE}.",
+                           "note")
+    base = OutcomePlan(outcome, is_connected(outcome), is_conversation_about_debt(outcome))
+    if outcome is Outcome.PROMISE_TO_PAY:
+        if entry.amount_cents is None:
+            raise OutcomeError("Enter the amount the customer promises.", "amount")
+        if entry.promised_on is None:
+            raise OutcomeError("Enter the date the customer promises to pay by.",
+                               "promised_on")
+        check_promise(entry.amount_cents, entry.promised_on, today, balance_cents,
+                      promise_horizon_days)
+        promise = Promise(entry.amount_cents, entry.promised_on)
+        return replace(base, promise=promise, summary=(
+            f"Promise to pay {Money(promise.amount_cents).format()} by "
+            f"{promise.promised_on:%b} {promise.promised_on.day}, {promise.promised_on.year}."))
+    if outcome is Outcome.ARRANGEMENT:
+        if entry.total_cents is None:
+            raise OutcomeError("Enter the amount to arrange.", "total")
+        if balance_cents <= 0:
+            raise OutcomeError("Nothing is owed on this debt; there is nothing to arrange.",
+                               "total")
+        if entry.total_cents > balance_cents:
+            raise OutcomeError(f"The arrangement is more than the balance of "
+                               f"{Money(balance_cents).format()}.", "total")
+        if entry.installments is None:
+            raise OutcomeError("Enter how many installments.", "installments")
+        if entry.first_due is None:
+            raise OutcomeError("Enter when the first installment is due.", "first_due")
+        if entry.frequency is None:
+            raise OutcomeError("Choose how often the customer pays.", "frequency")
+        plan = arrangement_plan(entry.total_cents, entry.installments, entry.first_due,
+                                today, Frequency(entry.frequency))
+        return replace(base, installments=tuple(plan), summary=(
+            f"Payment arrangement: {Money(entry.total_cents).format()} in {len(plan)} "
+            f"installments, {FREQUENCY_WORDS[Frequency(entry.frequency)].lower()} from "
+            f"{plan[0][0]:%b} {plan[0][0].day}, {plan[0][0].year}."))
+    if outcome is Outcome.CALLBACK_REQUESTED:
+        if entry.callback_at is None:
+            raise OutcomeError("Enter the time the customer wants the callback.",
+                               "callback_at")
+        if facts is None:
+            raise OutcomeError("The calling rules for this debt are not known; "
+                               "reopen the worklist.", "callback_at")
+        check_callback(entry.callback_at, facts, now)
+        return replace(base, callback_at=entry.callback_at, summary=(
+            f"Callback requested for {_local_words(entry.callback_at, facts.time_zones)}."))
+    if outcome is Outcome.DISPUTE_RAISED:
+        return replace(base, stops_collection=True, summary=(
+            "Customer disputes the debt: collection stops until it is verified."))
+    if outcome is Outcome.WRONG_NUMBER:
+        return replace(base, marks_wrong_number=True, summary=(
+            "Wrong number: the number is not dialed again."))
+    return replace(base, summary=f"{OUTCOME_WORDS[outcome]}.")
+
+
+# --- call scripts -------------------------------------------------------------------------
+
+
+class ScriptKind(StrEnum):
+    REMINDER = "reminder"
+    STANDARD = "standard"
+    REPEAT_LATE = "repeat_late"
+    HARDSHIP = "hardship"
+
+
+MINI_MIRANDA = ("This is an attempt to collect a debt, and any information obtained will "
+                "be used for that purpose.")
+"""The FDCPA disclosure (15 U.S.C. 1692e(11)) said in every conversation with the consumer,
+only after the right party is verified."""
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptStep:
+    title: str
+    say: str
+    """What the agent says; {customer}, {agent}, {business}, {balance}, {notice} are filled."""
+    disclosure: str = ""
+    """The required disclosure this step delivers ("right_party", "mini_miranda",
+    "validation_notice"), or ""."""
+
+
+_VERIFY = ScriptStep(
+    "Right party", "Hello, may I speak with {customer}? ... This is {agent} from {business}. "
+    "Before we go on, please confirm the last four digits of your account number or your "
+    "date of birth. (Do not mention the debt to anyone else: if this is not {customer}, "
+    "leave only your name and number.)", "right_party")
+_MIRANDA = ScriptStep("Disclosure", MINI_MIRANDA, "mini_miranda")
+_NOTICE = ScriptStep("Validation notice", "{notice}", "validation_notice")
+_CLOSE = ScriptStep("Close", "Repeat what was agreed, the date and the amount, and thank "
+                    "the customer. Offer the self-service payment link by email or text.")
+
+SCRIPTS: dict[ScriptKind, tuple[ScriptStep, ...]] = {
+    ScriptKind.REMINDER: (
+        _VERIFY, _MIRANDA, _NOTICE,
+        ScriptStep("Reminder", "We noticed your last payment of {balance} has not come in; "
+                   "it may simply have slipped by. Would you like to take care of it now, "
+                   "or shall I send you a link to pay online?"),
+        _CLOSE),
+    ScriptKind.STANDARD: (
+        _VERIFY, _MIRANDA, _NOTICE,
+        ScriptStep("The balance", "Your account has {balance} past due. Can you pay it "
+                   "today? If not, when can you, and how much?"),
+        ScriptStep("Options", "A promise to pay within 30 days, or a payment arrangement in "
+                   "installments; a payment can be taken now by card or bank account."),
+        _CLOSE),
+    ScriptKind.REPEAT_LATE: (
+        _VERIFY, _MIRANDA, _NOTICE,
+        ScriptStep("The balance", "Your account has {balance} past due, and it has been late "
+                   "before. What happened this time, and when will it be paid?"),
+        ScriptStep("Options", "Ask for payment in full now; a payment arrangement with autopay "
+                   "helps keep it from happening again."),
+        _CLOSE),
+    ScriptKind.HARDSHIP: (
+        _VERIFY, _MIRANDA, _NOTICE,
+        ScriptStep("Listen", "I understand things may be difficult right now. Your account "
+                   "has {balance} past due; let us find an amount that works for you."),
+        ScriptStep("Options", "Offer a payment arrangement with small installments first; "
+                   "never press for payment in full. Note any hardship the customer names."),
+        _CLOSE),
+}
+
+_TREATMENT_SCRIPTS = {
+    "reminder_first": ScriptKind.REMINDER, "gentle": ScriptKind.REMINDER,
+    "standard": ScriptKind.STANDARD, "recovery": ScriptKind.STANDARD,
+    "repeat_late": ScriptKind.REPEAT_LATE, "hardship": ScriptKind.HARDSHIP,
+}
+VALIDATION_DAYS = 30
+
+
+def script_kind(treatment: str) -> ScriptKind:
+    """The script for a treatment (the domain's or the account's); standard otherwise."""
+    return _TREATMENT_SCRIPTS.get(str(treatment), ScriptKind.STANDARD)
+
+
+def validation_words(sent_on: date | None, today: date) -> str:
+    """What to say about the validation notice (sent within 5 days of first contact; a
+    written dispute within 30 days of it stops collection until verified)."""
+    if sent_on is None:
+        return ("A validation notice with the amount and your rights will be sent to you "
+                "within 5 days.")
+    until = sent_on + timedelta(days=VALIDATION_DAYS)
+    sent = f"{sent_on:%B} {sent_on.day}, {sent_on.year}"
+    if today <= until:
+        return (f"We sent you a validation notice on {sent}. Until {until:%B} {until.day}, "
+                f"{until.year} you may dispute the debt in writing, and we stop collecting "
+                "until we verify it.")
+    return (f"We sent you a validation notice on {sent}; it explains the debt and your "
+            "rights.")
+
+
+def fill_script(kind: ScriptKind, *, customer_name: str, agent_name: str,
+                business_name: str, balance_cents: int, validation_notice_sent_on: date | None,
+                today: date) -> list[tuple[str, str]]:
+    """The script's steps with the names filled in: (title, words to say), in order (the
+    right party is verified before anything about the debt is said)."""
+    values = {"customer": customer_name.strip() or "the customer",
+              "agent": agent_name.strip() or "your agent",
+              "business": business_name.strip(),
+              "balance": Money(max(balance_cents, 0)).format(),
+              "notice": validation_words(validation_notice_sent_on, today)}
+    return [(step.title, step.say.format(**values)) for step in SCRIPTS[ScriptKind(kind)]]
+
+
+# --- the gentle reminder ----------------------------------------------------------------------
+
+BUSINESS_NAME = "Northwind Communications"
+"""The name callers and messages use (no word about debts: it may be read by others)."""
+PAYMENT_LINK_BASE = "https://pay.northwind.example/p/"
+CALLBACK_NUMBER = "800-555-0142"
+"""The number customers call back (left in voicemails)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reminder:
+    subject: str
+    email_body: str
+    text_body: str
+
+
+def payment_link(collection_account_id: str) -> str:
+    """The self-service payment page of this debt (the id is random: not guessable)."""
+    return PAYMENT_LINK_BASE + collection_account_id
+
+
+def reminder_for(first_name: str, balance_cents: int, link: str,
+                 business_name: str = BUSINESS_NAME) -> Reminder:
+    """The email and text of the gentle reminder, each with the opt-out Reg F 1006.6(e)
+    asks of an electronic message."""
+    hello = f"Hi {first_name.strip()}, " if first_name.strip() else "Hello, "
+    amount = Money(max(balance_cents, 0)).format()
+    return Reminder(
+        subject=f"A reminder from {business_name}",
+        email_body=(f"{hello}this is a friendly reminder that {amount} on your "
+                    f"{business_name} account is past due; it may simply have slipped by. "
+                    f"You can pay securely here: {link}\nIf you have already paid, thank "
+                    "you. This is an attempt to collect a debt, and any information "
+                    "obtained will be used for that purpose.\nTo stop emails like this, "
+                    "reply UNSUBSCRIBE."),
+        text_body=(f"{business_name}: {hello}{amount} on your account is past due. Pay "
+                   f"securely: {link} Reply STOP to opt out."))

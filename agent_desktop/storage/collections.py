@@ -11,9 +11,15 @@ Two steps, so the worklist stays fast however many accounts are open:
   (``contact_points``, ``addresses``, ``contact_restrictions`` on ``customer_id``;
   ``contact_attempts`` on ``collection_account_id``).
 
-No schema is added. The balance past due is the balance placed in collections; the
-oldest unpaid amount fell due ``PLACED_AFTER_DAYS`` before the account was opened (a
-debt is placed once 31 days past due).
+The write side (``apply_record_outcome``, ``apply_send_reminder``) is the one place each
+recorded outcome is written: by services.collections in the same transaction as the audit
+row and the outbox mutation, and again by the rebase under a pull (sync_store.REAPPLY)
+until the server answers. A callback time lives on its call attempt
+(``contact_attempts.callback_at``, migration 0006).
+
+The balance past due is the balance placed in collections; the oldest unpaid amount fell
+due ``PLACED_AFTER_DAYS`` before the account was opened (a debt is placed once 31 days
+past due).
 """
 
 from __future__ import annotations
@@ -25,7 +31,19 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.orm import Session
 
+from agent_desktop.domain import billing
+from agent_desktop.domain.errors import UserFacingError
+from agent_desktop.storage.models import (
+    ArrangementInstallment,
+    CollectionAccount,
+    ContactAttempt,
+    ContactRestriction,
+    CustomerNotification,
+    PaymentArrangement,
+    PromiseToPay,
+)
 from agent_desktop.storage.store import Store
 
 PLACED_AFTER_DAYS = 31
@@ -45,6 +63,9 @@ class OpenAccount:
     customer_value_cents: int
     times_late_before: int
     disputed_on: date | None
+    treatment: str = ""
+    """The account's own treatment as placed (standard, gentle, hardship, recovery)."""
+    validation_notice_sent_on: date | None = None
 
     @property
     def past_due_since(self) -> date:
@@ -58,6 +79,7 @@ class Phone:
     line_type: str
     is_primary: bool
     consent_autodial: bool
+    updated_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +87,20 @@ class Attempt:
     at: datetime
     connected: bool
     conversation: bool
+    outcome: str = ""
+    destination: str = ""
+    callback_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PromiseRow:
+    """The latest promise to pay on a debt."""
+
+    id: str
+    amount_cents: int
+    promised_on: date
+    status: str
+    created_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +117,9 @@ class CallContext:
     time_zones: list[str] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
     restrictions: list[Restriction] = field(default_factory=list)
+    promise: PromiseRow | None = None
+    arrangement_next_due: date | None = None
+    """The next installment still to pay of an active arrangement."""
 
 
 def _date(value: object) -> date | None:
@@ -112,14 +151,16 @@ def open_accounts(store: Store, today: date) -> list[OpenAccount]:
     with store.engine.connect() as conn:
         rows = list(conn.exec_driver_sql(
             "SELECT ca.id, ca.customer_id, c.display_name, c.account_number, ca.opened_on, "
-            "ca.placed_balance_cents, c.risk_score, ca.disputed_on "
+            "ca.placed_balance_cents, c.risk_score, ca.disputed_on, ca.treatment, "
+            "ca.validation_notice_sent_on "
             "FROM collection_accounts ca JOIN customers c ON c.id = ca.customer_id "
             "WHERE ca.status = 'open'"))
         customers = sorted({str(r[1]) for r in rows})
         value = _customer_value(conn, customers, today)
         placed = _placements(conn, customers)
     out: list[OpenAccount] = []
-    for (account_id, customer_id, name, number, opened, balance, risk, disputed) in rows:
+    for (account_id, customer_id, name, number, opened, balance, risk, disputed, treatment,
+         notice) in rows:
         opened_on = _date(opened) or today
         year_before = opened_on - timedelta(days=VALUE_DAYS)
         before = sum(1 for (other, on) in placed.get(str(customer_id), ())
@@ -127,7 +168,7 @@ def open_accounts(store: Store, today: date) -> list[OpenAccount]:
         out.append(OpenAccount(
             str(account_id), str(customer_id), str(name or ""), str(number or ""), opened_on,
             int(balance or 0), int(risk or 0), value.get(str(customer_id), 0), before,
-            _date(disputed)))
+            _date(disputed), str(treatment or ""), _date(notice)))
     return out
 
 
@@ -170,14 +211,15 @@ def call_context(store: Store, accounts: Sequence[OpenAccount],
     restrictions: dict[str, list[Restriction]] = {}
     with store.engine.connect() as conn:
         for marks, part in _chunks(customers):
-            for customer_id, value, label, line_type, primary, autodial in conn.exec_driver_sql(
+            for (customer_id, value, label, line_type, primary, autodial,
+                 updated) in conn.exec_driver_sql(
                     f"SELECT customer_id, value, label, line_type, is_primary, "
-                    f"consent_autodial FROM contact_points "
+                    f"consent_autodial, updated_at FROM contact_points "
                     f"WHERE customer_id IN ({marks}) AND kind = 'phone' "
                     f"ORDER BY is_primary DESC, created_at, id", tuple(part)):
                 phones.setdefault(str(customer_id), []).append(Phone(
                     str(value), str(label or ""), str(line_type or "unknown"), bool(primary),
-                    bool(autodial)))
+                    bool(autodial), _stamp(updated) if updated is not None else None))
             for customer_id, zone in conn.exec_driver_sql(
                     f"SELECT DISTINCT customer_id, time_zone FROM addresses "
                     f"WHERE customer_id IN ({marks})", tuple(part)):
@@ -191,12 +233,37 @@ def call_context(store: Store, accounts: Sequence[OpenAccount],
                 restrictions.setdefault(str(customer_id), []).append(
                     Restriction(str(kind), _detail(detail)))
         for marks, part in _chunks(account_ids):
-            for account_id, at, connected, conversation in conn.exec_driver_sql(
-                    f"SELECT collection_account_id, at, connected, conversation "
+            for (account_id, at, connected, conversation, outcome, destination,
+                 callback) in conn.exec_driver_sql(
+                    f"SELECT collection_account_id, at, connected, conversation, outcome, "
+                    f"destination, callback_at "
                     f"FROM contact_attempts WHERE collection_account_id IN ({marks}) "
                     f"AND channel = 'call' AND at <= ? ORDER BY at", (*part, stamp)):
-                out[str(account_id)].attempts.append(
-                    Attempt(_stamp(at), bool(connected), bool(conversation)))
+                out[str(account_id)].attempts.append(Attempt(
+                    _stamp(at), bool(connected), bool(conversation), str(outcome or ""),
+                    str(destination or ""), _stamp(callback) if callback else None))
+
+        # The latest promise and the next installment per debt, by the indexed customer.
+        for marks, part in _chunks(customers):
+            for (row_id, account_id, amount, promised, status,
+                 created) in conn.exec_driver_sql(
+                    f"SELECT id, collection_account_id, amount_cents, promised_on, status, "
+                    f"created_at FROM promises_to_pay "
+                    f"WHERE customer_id IN ({marks}) AND status <> 'cancelled' "
+                    f"ORDER BY created_at, id", tuple(part)):
+                on = _date(promised)
+                if on is not None and str(account_id) in out:
+                    out[str(account_id)].promise = PromiseRow(
+                        str(row_id), int(amount), on, str(status), _stamp(created))
+            for account_id, due in conn.exec_driver_sql(
+                    f"SELECT p.collection_account_id, MIN(i.due_on) "
+                    f"FROM payment_arrangements p "
+                    f"JOIN arrangement_installments i ON i.arrangement_id = p.id "
+                    f"WHERE p.customer_id IN ({marks}) AND p.status = 'active' "
+                    f"AND i.status = 'scheduled' GROUP BY p.collection_account_id",
+                    tuple(part)):
+                if str(account_id) in out:
+                    out[str(account_id)].arrangement_next_due = _date(due)
     for customer_id, ids in by_customer.items():
         for account_id in ids:
             context = out[account_id]
@@ -216,3 +283,229 @@ def _detail(value: object) -> dict[str, Any]:
             return {}
         return parsed if isinstance(parsed, dict) else {}
     return {}
+
+
+# --- one debt, as the outcome dialog and the write need it ------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class DebtState:
+    """One collection account re-read right before an outcome is written."""
+
+    account_id: str
+    customer_id: str
+    customer_name: str
+    first_name: str
+    status: str
+    placed_balance_cents: int
+    past_due_cents: int
+    """What the customer's ledger has past due now (settled and authorized payments)."""
+    disputed_on: date | None
+    treatment: str
+    validation_notice_sent_on: date | None
+    last_payment_at: datetime | None
+    last_payment_agent_id: str | None
+
+    @property
+    def balance_cents(self) -> int:
+        """What is left to collect on this debt."""
+        return max(0, min(self.placed_balance_cents, self.past_due_cents))
+
+
+def debt_state(conn: Connection, account_id: str, today: date) -> DebtState | None:
+    row = conn.exec_driver_sql(
+        "SELECT ca.id, ca.customer_id, c.display_name, c.first_name, ca.status, "
+        "ca.placed_balance_cents, ca.disputed_on, ca.treatment, ca.validation_notice_sent_on "
+        "FROM collection_accounts ca JOIN customers c ON c.id = ca.customer_id "
+        "WHERE ca.id = ?", (account_id,)).first()
+    if row is None:
+        return None
+    customer_id = str(row[1])
+    entries = _ledger(conn, customer_id)
+    # Money stamped on a later UTC day than the agent's is still in (a payment at 11 PM in
+    # New York is posted tomorrow in UTC).
+    as_of = max([today, *(e.posted_on for e in entries)])
+    last = conn.exec_driver_sql(
+        "SELECT received_at, agent_id FROM payments WHERE customer_id = ? AND entry = 'payment' "
+        "AND status IN ('pending', 'settled', 'authorized') "
+        "ORDER BY received_at DESC LIMIT 1", (customer_id,)).first()
+    return DebtState(
+        str(row[0]), customer_id, str(row[2] or ""), str(row[3] or ""), str(row[4]),
+        int(row[5] or 0), billing.aging(entries, as_of).past_due, _date(row[6]),
+        str(row[7] or "standard"), _date(row[8]),
+        _stamp(last[0]) if last is not None else None,
+        str(last[1]) if last is not None and last[1] is not None else None)
+
+
+def _ledger(conn: Connection, customer_id: str) -> list[billing.LedgerEntry]:
+    """The customer's whole ledger (one customer: a few hundred rows at most)."""
+    entries: list[billing.LedgerEntry] = []
+    kinds = {"payment": billing.EntryKind.PAYMENT, "void": billing.EntryKind.PAYMENT_VOID,
+             "refund": billing.EntryKind.REFUND}
+    for row_id, issued, due, total in conn.exec_driver_sql(
+            "SELECT id, issued_on, due_on, total_cents FROM invoices WHERE customer_id = ?",
+            (customer_id,)):
+        on = _date(issued)
+        if on is not None and int(total or 0) >= 0:
+            entries.append(billing.LedgerEntry(str(row_id), billing.EntryKind.INVOICE, on,
+                                               int(total or 0), due_on=_date(due)))
+    for row_id, entry, amount, received in conn.exec_driver_sql(
+            "SELECT id, entry, amount_cents, received_at FROM payments WHERE customer_id = ? "
+            "AND status IN ('settled', 'authorized')", (customer_id,)):
+        kind = kinds.get(str(entry), billing.EntryKind.PAYMENT)
+        on = _date(received)
+        if on is not None:
+            entries.append(billing.LedgerEntry(str(row_id), kind, on,
+                                               billing.signed_cents(kind, int(amount))))
+    for row_id, direction, amount, posted in conn.exec_driver_sql(
+            "SELECT id, direction, amount_cents, posted_on FROM adjustments "
+            "WHERE customer_id = ? AND status = 'posted'", (customer_id,)):
+        kind = (billing.EntryKind.CREDIT_ADJUSTMENT if direction == "credit"
+                else billing.EntryKind.DEBIT_ADJUSTMENT)
+        on = _date(posted)
+        if on is not None:
+            entries.append(billing.LedgerEntry(str(row_id), kind, on,
+                                               billing.signed_cents(kind, int(amount))))
+    return entries
+
+
+@dataclass(frozen=True, slots=True)
+class ContactRow:
+    id: str
+    kind: str
+    value: str
+    line_type: str
+    consent_text: bool
+    consent_email: bool
+
+
+def contacts(conn: Connection, customer_id: str) -> list[ContactRow]:
+    return [ContactRow(str(r[0]), str(r[1]), str(r[2]), str(r[3] or "unknown"), bool(r[4]),
+                       bool(r[5]))
+            for r in conn.exec_driver_sql(
+                "SELECT id, kind, value, line_type, consent_text, consent_email "
+                "FROM contact_points WHERE customer_id = ? "
+                "ORDER BY is_primary DESC, created_at, id", (customer_id,))]
+
+
+# --- the write: one recorded outcome ---------------------------------------------------------
+
+def _at(value: object) -> datetime | None:
+    if value is None or value == "":
+        return None
+    parsed = datetime.fromisoformat(str(value))
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def apply_record_outcome(session: Session, args: dict[str, Any]) -> None:
+    """Write the call attempt and what the outcome brings (promise, arrangement and its
+    installments, dispute); once: a second apply changes nothing."""
+    account = session.get(CollectionAccount, args["collection_account_id"])
+    if account is None:
+        raise UserFacingError("This debt is no longer in the local store; refresh the list.")
+    at = _at(args["at"])
+    agent_id = args.get("actor_id")
+    # Each part is written once; a re-apply (the rebase under a pull) puts back only what
+    # a pulled row overwrote (the account's dispute date).
+    if session.get(ContactAttempt, args["id"]) is None:
+        session.add(ContactAttempt(
+            id=args["id"], customer_id=args["customer_id"], collection_account_id=account.id,
+            at=at, channel=args.get("channel") or "call",
+            destination=args.get("destination") or "", outcome=args["outcome"],
+            connected=bool(args["connected"]), conversation=bool(args["conversation"]),
+            agent_id=agent_id, interaction_id=args.get("interaction_id"),
+            note=args.get("note") or "", callback_at=_at(args.get("callback_at")),
+            created_at=at))
+    promise = args.get("promise")
+    if isinstance(promise, dict) and session.get(PromiseToPay, promise["id"]) is None:
+        session.add(PromiseToPay(
+            id=promise["id"], customer_id=args["customer_id"],
+            collection_account_id=account.id, amount_cents=int(promise["amount_cents"]),
+            promised_on=date.fromisoformat(promise["promised_on"]), status="open",
+            agent_id=agent_id, interaction_id=args.get("interaction_id"),
+            created_at=at, updated_at=at, version=1))
+    arrangement = args.get("arrangement")
+    if isinstance(arrangement, dict) and session.get(
+            PaymentArrangement, arrangement["id"]) is None:
+        session.add(PaymentArrangement(
+            id=arrangement["id"], customer_id=args["customer_id"],
+            collection_account_id=account.id, total_cents=int(arrangement["total_cents"]),
+            status="active", agent_id=agent_id, created_at=at, updated_at=at, version=1))
+        session.flush()
+        for part in arrangement["installments"]:
+            session.add(ArrangementInstallment(
+                id=part["id"], arrangement_id=arrangement["id"],
+                due_on=date.fromisoformat(part["due_on"]), amount_cents=int(part["amount_cents"]),
+                status="scheduled", created_at=at, updated_at=at, version=1))
+    dispute = args.get("dispute")
+    if isinstance(dispute, dict):
+        if account.disputed_on is None:
+            account.disputed_on = date.fromisoformat(dispute["disputed_on"])
+        if session.get(ContactRestriction, dispute["restriction_id"]) is None:
+            session.add(ContactRestriction(
+                id=dispute["restriction_id"], customer_id=args["customer_id"],
+                kind="dispute_pending",
+                detail={"collection_account_id": account.id, "reason": "disputed on a call"},
+                active=True, effective_at=at, source="agent", created_at=at, updated_at=at,
+                version=1))
+    session.flush()
+
+
+def discard_outcome(session: Session, args: dict[str, Any]) -> None:
+    """The server refused the outcome: take back the rows only this desk wrote (the
+    account itself comes back as the server has it, re-stamped)."""
+    conn = session.connection()
+    arrangement = args.get("arrangement")
+    if isinstance(arrangement, dict):
+        conn.exec_driver_sql("DELETE FROM arrangement_installments WHERE arrangement_id = ?",
+                             (arrangement.get("id"),))
+        conn.exec_driver_sql("DELETE FROM payment_arrangements WHERE id = ?",
+                             (arrangement.get("id"),))
+    promise = args.get("promise")
+    if isinstance(promise, dict):
+        conn.exec_driver_sql("DELETE FROM promises_to_pay WHERE id = ?", (promise.get("id"),))
+    dispute = args.get("dispute")
+    if isinstance(dispute, dict):
+        conn.exec_driver_sql("DELETE FROM contact_restrictions WHERE id = ?",
+                             (dispute.get("restriction_id"),))
+    conn.exec_driver_sql("DELETE FROM contact_attempts WHERE id = ?", (args.get("id"),))
+
+
+def apply_send_reminder(session: Session, args: dict[str, Any]) -> None:
+    """The reminder's email and text (queued) and one attempt per channel; once."""
+    at = _at(args["at"])
+    for sent in args.get("sent", ()):
+        if session.get(CustomerNotification, sent["notification_id"]) is None:
+            session.add(CustomerNotification(
+                id=sent["notification_id"], customer_id=args["customer_id"],
+                channel=sent["channel"], destination=sent["destination"],
+                template="collections_reminder", subject=sent.get("subject") or "",
+                body=sent["body"], status="queued", related_type="collection",
+                related_id=args["collection_account_id"], created_at=at, updated_at=at,
+                version=1))
+        if session.get(ContactAttempt, sent["attempt_id"]) is None:
+            session.add(ContactAttempt(
+                id=sent["attempt_id"], customer_id=args["customer_id"],
+                collection_account_id=args["collection_account_id"], at=at,
+                channel=sent["channel"], destination=sent["destination"], outcome="sent",
+                connected=False, conversation=False, agent_id=args.get("actor_id"),
+                note="Reminder with a self-service payment link.", created_at=at))
+    session.flush()
+
+
+def discard_reminder(session: Session, args: dict[str, Any]) -> None:
+    conn = session.connection()
+    for sent in args.get("sent", ()):
+        conn.exec_driver_sql("DELETE FROM customer_notifications WHERE id = ?",
+                             (sent.get("notification_id"),))
+        conn.exec_driver_sql("DELETE FROM contact_attempts WHERE id = ?",
+                             (sent.get("attempt_id"),))
+
+
+LOCAL: dict[str, Any] = {
+    "record_collection_outcome": apply_record_outcome,
+    "send_collection_reminder": apply_send_reminder,
+}
+DISCARD: dict[str, Any] = {
+    "record_collection_outcome": discard_outcome,
+    "send_collection_reminder": discard_reminder,
+}

@@ -631,6 +631,8 @@ class ContactAttempt(_Row, Base):
     agent_id: Mapped[str | None] = mapped_column(PK, nullable=True)
     interaction_id: Mapped[str | None] = mapped_column(PK, nullable=True)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The time the customer asked to be called back (outcome callback_requested; 0006).
+    callback_at: Mapped[datetime | None] = mapped_column()
 
 
 class PromiseToPay(_Mutable, Base):

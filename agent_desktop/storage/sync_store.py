@@ -18,6 +18,8 @@ from sqlalchemy.exc import IntegrityError
 
 from agent_desktop.domain.synced import SYNCED_TABLES
 from agent_desktop.storage import cases, knowledge_drafts, orders, payments
+from agent_desktop.storage.collections import DISCARD as COLLECTION_DISCARD
+from agent_desktop.storage.collections import LOCAL as COLLECTION_LOCAL
 from agent_desktop.storage.contacts import write_consent
 from agent_desktop.storage.customers import DISCARD as CUSTOMER_DISCARD
 from agent_desktop.storage.customers import LOCAL as CUSTOMER_LOCAL
@@ -187,6 +189,9 @@ def _discard(session: Any, name: str, args: dict[str, Any]) -> None:
     if name in CUSTOMER_DISCARD:  # rows others point at: taken back in order
         CUSTOMER_DISCARD[name](session, args)
         return
+    if name in COLLECTION_DISCARD:  # an arrangement and its installments, in order
+        COLLECTION_DISCARD[name](session, args)
+        return
     conn = session.connection()
     if name == "link_article":
         conn.exec_driver_sql("DELETE FROM case_articles WHERE case_id = ? AND article_id = ?",
@@ -337,6 +342,7 @@ REAPPLY: dict[str, Reapply] = {
     **{name: cases.reapply_with(fn) for name, fn in CUSTOMER_LOCAL.items()},
     "record_offer": cases.reapply_with(apply_record_offer),
     **{name: cases.reapply_with(fn) for name, fn in orders.LOCAL.items()},
+    **{name: cases.reapply_with(fn) for name, fn in COLLECTION_LOCAL.items()},
 }
 
 

@@ -158,5 +158,9 @@ MUTATIONS: dict[str, str] = {
     "suspend_service": "services",
     "resume_service": "services",
     "cancel_service": "services",  # after the retention offer; server_stub.customers
+    # A collections call's outcome (the attempt, and the promise, arrangement, callback
+    # or dispute it brings); server_stub.collections checks the same rules.
+    "record_collection_outcome": "contact_attempts",
+    "send_collection_reminder": "customer_notifications",  # email + text with a pay link
 }
 
