@@ -127,6 +127,7 @@ def apply_create_case(session: Session, actor: Actor, args: dict[str, Any],
         "invoice_line_id": _invoice_line(session, args),
         "order_id": optional_hex_id(args, "order_id", "The order id"),
         "payment_id": optional_hex_id(args, "payment_id", "The payment id"),
+        "interaction_id": optional_hex_id(args, "interaction_id", "The interaction id"),
         "opened_at": at.isoformat(),
         "due_at": _rules(rules.due_at, at, str(args["type"]), str(args["priority"])
                          ).isoformat(),

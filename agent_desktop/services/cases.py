@@ -149,6 +149,8 @@ def create_case(store: Store, who: AgentContext, customer_id: str | None, case_t
         "parent_case_id": parent_case_id,
         **{k: (links or {}).get(k)
            for k in ("invoice_id", "invoice_line_id", "order_id", "payment_id")},
+        # Opened during a call: the call's case.
+        "interaction_id": who.call.for_customer(customer_id) if customer_id else None,
     }
     return _change(store, who, "create_case", args, "case.create", case_id)
 

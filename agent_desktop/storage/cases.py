@@ -99,7 +99,8 @@ def apply_create_case(session: Session, args: dict[str, Any]) -> Case:
         required_skill=routed.skill, assigned_agent_id=args.get("assigned_agent_id"),
         parent_case_id=args.get("parent_case_id"), invoice_id=args.get("invoice_id"),
         invoice_line_id=args.get("invoice_line_id"),
-        order_id=args.get("order_id"), payment_id=args.get("payment_id"), opened_at=opened,
+        order_id=args.get("order_id"), payment_id=args.get("payment_id"),
+        interaction_id=args.get("interaction_id"), opened_at=opened,
         due_at=rules.due_at(opened, str(args["type"]), str(args["priority"])),
         sla_paused_seconds=0, created_at=opened, updated_at=opened)
     session.add(case)

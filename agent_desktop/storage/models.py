@@ -460,6 +460,7 @@ class Case(_Mutable, Base):
     invoice_line_id: Mapped[str | None] = mapped_column(PK, nullable=True)  # a dispute's
     order_id: Mapped[str | None] = mapped_column(PK, nullable=True)
     payment_id: Mapped[str | None] = mapped_column(PK, nullable=True)
+    interaction_id: Mapped[str | None] = mapped_column(PK, nullable=True)  # opened on a call
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     due_at: Mapped[datetime | None] = mapped_column(index=True)
     sla_paused_seconds: Mapped[int] = mapped_column(Integer, default=0)

@@ -38,6 +38,7 @@ from agent_desktop.ui.screens.call_bar.dialogs import CallerChooser, TransferDia
 from agent_desktop.ui.screens.cases.page import CasesPage
 from agent_desktop.ui.screens.collections.view import CollectionsPage
 from agent_desktop.ui.screens.customers.page import CustomersPage
+from agent_desktop.ui.screens.dashboard.page import DashboardPage
 from agent_desktop.ui.screens.knowledge.view import KnowledgeScreen
 from agent_desktop.ui.screens.placeholders.view import placeholder
 from agent_desktop.ui.screens.search.view import CustomerFinder, SearchBox, SearchResults
@@ -113,9 +114,13 @@ class MainWindow(QMainWindow):
         self.cases.open_customer.connect(self._open_customer)
         self.cases.changed.connect(self._cases_changed)
         self.knowledge.link_requested.connect(self.cases.link_article)
-        self.collections = CollectionsPage(store)
+        self.collections = CollectionsPage(store, who=who)
         self.collections.notice.connect(self.notify)
         self.collections.open_customer.connect(self._open_customer)
+        self.collections.dial_requested.connect(self._dial)
+        self.collections.payment_requested.connect(self._pay_now)
+        self.dashboard = DashboardPage(store, who, settings.get)
+        self.dashboard.open_customer.connect(self._open_customer)
         self.customers.case_requested.connect(self.open_case)
         self.customers.new_case_requested.connect(lambda _cid: self.new_case())
         self.customers.payment_requested.connect(lambda _cid: self.take_payment())
@@ -127,7 +132,7 @@ class MainWindow(QMainWindow):
             lambda cid, offer: self.start_order(cid, offer.cart))
         for area in AREAS[1:]:
             page = {"Knowledge": self.knowledge, "Cases": self.cases,
-                    "Collections": self.collections}.get(area) \
+                    "Collections": self.collections, "Dashboard": self.dashboard}.get(area) \
                 or placeholder(area)
             self.area_pages[area] = page
             self.pages.addWidget(page)
@@ -283,6 +288,9 @@ class MainWindow(QMainWindow):
     def _cycle_tab(self, step: int) -> None:
         if self.pages.currentWidget() is self.cases:
             self.cases.cycle(step)
+            return
+        if self.pages.currentWidget() is self.dashboard:
+            self.dashboard.cycle(step)
             return
         tabs = self.customers.tabs
         if tabs.count() > 1:
@@ -528,7 +536,42 @@ class MainWindow(QMainWindow):
             self.focus_search()
 
     def _call_ended(self, call: CallView) -> None:
+        """After-call work: a collections call records its outcome first (carrying the
+        call's interaction id), then the wrap-up."""
+        if call.direction == "outbound" and call.collection_account_id:
+            dialog = self.collections.record_outcome(call.id)
+            if dialog is not None:
+                dialog.finished.connect(lambda _r: self._open_wrap_up(call))
+                return
         self._open_wrap_up(call)
+
+    def _dial(self, number: str, customer_id: str, account_id: str) -> None:
+        """Ctrl+D in the worklist: the call bar dials; the customer's 360 opens beside."""
+        if self.phone is None:
+            self.notify("No phone is connected to this desk: dial by hand, then record the "
+                        "outcome with Alt+O.")
+            return
+        self.call_bar.dial(number, customer_id or None, account_id or None)
+        if customer_id:
+            self.who.call.customer_id = customer_id
+            self.customers.open_customer(customer_id, "")
+
+    def _pay_now(self, customer_id: str) -> None:
+        """"Payment taken now" in a collections outcome: the payment dialog for them."""
+        view = self.customers.current_view()
+        if view is not None and view.data is not None \
+                and view.data.customer_id == customer_id:
+            self.nav.setCurrentRow(0)
+            self.take_payment()
+            return
+
+        def shown(cid: str) -> None:
+            if cid == customer_id:
+                self.customers.customer_shown.disconnect(shown)
+                self.take_payment()
+
+        self.customers.customer_shown.connect(shown)
+        self._open_customer(customer_id, "")
 
     def _open_wrap_up(self, call: CallView) -> None:
         if self.wrap_dialog is not None and self.wrap_dialog.isVisible():

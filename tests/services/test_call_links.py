@@ -64,3 +64,20 @@ def test_a_payment_and_a_note_during_the_call_carry_its_interaction_id(store: St
     after = add_note(store, who, str(customer_id), "Later, no call.")
     assert _one(store, "SELECT interaction_id FROM notes WHERE id = ?",
                 after.note.id) == (None,)
+
+
+def test_a_case_opened_during_the_call_points_at_it(store: Store) -> None:
+    from agent_desktop.services.cases import create_case
+
+    who = _agent(store)
+    customer_id = str(_one(store, "SELECT id FROM customers ORDER BY id LIMIT 1")[0])
+    call_id = uuid.uuid4().hex
+    who.call.start(call_id, customer_id)
+    change = create_case(store, who, customer_id, "inquiry", "normal", "Asked about fees")
+    assert _one(store, "SELECT interaction_id FROM cases WHERE id = ?",
+                change.case_id) == (call_id,)
+    other = str(_one(store, "SELECT id FROM customers WHERE id != ? ORDER BY id LIMIT 1",
+                     customer_id)[0])
+    elsewhere = create_case(store, who, other, "inquiry", "normal", "Another customer")
+    assert _one(store, "SELECT interaction_id FROM cases WHERE id = ?",
+                elsewhere.case_id) == (None,)
