@@ -3,6 +3,8 @@
     agent-desktop-server [--host 127.0.0.1] [--port 8765]
                          [--database PATH | sqlite:///PATH | postgresql+psycopg://...]
                          [--seed-demo-users] [--seed-from STORE] [--snapshot-dir DIR]
+                         [--calls-per-hour N] [--simulated-agents N]
+                         [--wrap-up-policy optional|required|time_boxed] ...
     agent-desktop-server --verify-audit [--database ...]
 
 Options fall back to AGENT_DESKTOP_SERVER_HOST / _PORT / _DATABASE, then to the defaults.
@@ -15,12 +17,15 @@ import contextlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import platformdirs
 from sqlalchemy.orm import Session
 
 from server_stub.store import Role, create_schema, database_url, open_engine, seed_users
+
+if TYPE_CHECKING:
+    from server_stub.acd import AcdConfig
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -91,6 +96,41 @@ def build_parser() -> argparse.ArgumentParser:
         "(captured, submitted, approved, provisioning/shipped, completed; default "
         "%(default)s)",
     )
+    parser.add_argument(
+        "--calls-per-hour",
+        type=float,
+        default=120.0,
+        help="simulated contact center: inbound calls an hour, all queues together "
+        "(0: no calls arrive; default %(default)s)",
+    )
+    parser.add_argument(
+        "--simulated-agents",
+        type=int,
+        default=12,
+        help="how many of the synced agents nobody logs in as take calls by themselves "
+        "(default %(default)s)",
+    )
+    parser.add_argument(
+        "--wrap-up-policy",
+        choices=("optional", "required", "time_boxed"),
+        default="required",
+        help="after-call work: optional (the codes may be skipped), required (a wrap-up "
+        "code and a contact reason), time_boxed (wrapped with --default-wrap-up-code "
+        "after --acw-limit-seconds); default %(default)s",
+    )
+    parser.add_argument("--acw-limit-seconds", type=int, default=120,
+                        help="time-boxed after-call work: seconds (default %(default)s)")
+    parser.add_argument("--default-wrap-up-code", default="INFO-PROVIDED",
+                        help="time-boxed after-call work: the code it closes with "
+                        "(default %(default)s)")
+    parser.add_argument("--patience-seconds", type=float, default=150.0,
+                        help="callers' mean patience in the queue before they hang up "
+                        "(default %(default)s)")
+    parser.add_argument("--ring-seconds", type=float, default=20.0,
+                        help="how long a call rings at an agent before it goes back to "
+                        "the queue (default %(default)s)")
+    parser.add_argument("--acd-seed", type=int, default=7,
+                        help="the simulation's random seed (default %(default)s)")
     parser.add_argument(
         "--verify-audit",
         action="store_true",
@@ -165,6 +205,19 @@ def verify_audit(database: str) -> int:
     return 3
 
 
+def acd_config(args: argparse.Namespace) -> AcdConfig:
+    """The simulated contact center the command line asks for (ValueError: bad values)."""
+    from agent_desktop.domain.calls import WrapUpMode, WrapUpPolicy
+    from server_stub.acd import AcdConfig
+
+    policy = WrapUpPolicy(WrapUpMode(args.wrap_up_policy), args.acw_limit_seconds,
+                          args.default_wrap_up_code)
+    return AcdConfig(calls_per_hour=args.calls_per_hour,
+                     simulated_agents=args.simulated_agents,
+                     patience_mean_seconds=args.patience_seconds,
+                     ring_seconds=args.ring_seconds, wrap_up=policy, seed=args.acd_seed)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     url = database_url(args.database)
@@ -221,8 +274,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         Path(args.snapshot_dir) if args.snapshot_dir else "default")
     from datetime import timedelta
 
+    try:
+        acd = acd_config(args)
+    except ValueError as exc:
+        print(f"agent-desktop-server: {exc}", file=sys.stderr)
+        return 2
     app = create_app(url, snapshot_dir=snapshots, order_tick_seconds=5.0,
-                     order_step=timedelta(seconds=args.order_step_seconds))
+                     order_step=timedelta(seconds=args.order_step_seconds), acd=acd)
     server = make_server(app, args.host, args.port)
     # uvicorn re-raises Ctrl+C once it has shut down gracefully; that is a normal stop.
     with contextlib.suppress(KeyboardInterrupt):

@@ -49,6 +49,8 @@ from agent_desktop.sync.protocol import (
     PushResponse,
     SnapshotInfo,
 )
+from server_stub.acd import AcdConfig
+from server_stub.cti_api import CtiDesk, cti_router
 from server_stub.errors import ApiError, unauthorized
 from server_stub.events import EventBroker, event_stream
 from server_stub.gateway import Gateway
@@ -197,6 +199,12 @@ class Runtime:
         self._relay: ChangeListener | None = None
         self._ticker: asyncio.Task[None] | None = None
         self.order_tick_seconds = 0.0  # 0: orders stay where they are (tests tick by hand)
+        # The simulated contact center (server_stub.acd behind server_stub.cti_api), set
+        # by create_app; ticked every cti_tick_seconds (0: only when a request comes or a
+        # test calls ``cti.tick()``).
+        self.cti: CtiDesk | None = None
+        self.cti_tick_seconds = 0.0
+        self._cti_ticker: asyncio.Task[None] | None = None
 
     # Pools start lazily (threads appear only when work arrives) so an app that is built
     # but never served costs nothing; close() joins whatever was started.
@@ -221,6 +229,10 @@ class Runtime:
             log.warning("not yet listening for other server processes' changes; retrying")
         if self.order_tick_seconds > 0:
             self._ticker = loop.create_task(self._tick_orders())
+        if self.cti is not None:
+            self.cti.open()
+            if self.cti_tick_seconds > 0:
+                self._cti_ticker = loop.create_task(self.cti.run(self.cti_tick_seconds))
 
     async def _tick_orders(self) -> None:
         """The simulated back office: every few seconds, orders whose time has come move
@@ -247,11 +259,18 @@ class Runtime:
 
     def close_streams(self) -> None:
         self.broker.close()
+        if self.cti is not None:
+            self.cti.close()
 
     def close(self) -> None:
         if self._ticker is not None:
             self._ticker.cancel()
             self._ticker = None
+        if self._cti_ticker is not None:
+            self._cti_ticker.cancel()
+            self._cti_ticker = None
+        if self.cti is not None:
+            self.cti.close()
         if self._relay is not None:
             self._relay.stop()
             self._relay = None
@@ -317,6 +336,8 @@ def create_app(
     gateway: Gateway | None = None,
     order_step: timedelta | None = None,
     order_tick_seconds: float = 0.0,
+    acd: AcdConfig | None = None,
+    cti_tick_seconds: float = 0.25,
 ) -> FastAPI:
     """The sync server as an ASGI app over ``database_url`` (a SQLAlchemy URL or a SQLite
     file path); creates missing tables.
@@ -330,6 +351,11 @@ def create_app(
     line server ticks every 5 s).
     ``gateway`` is the payment gateway stub; by default ``Gateway.beside(database_url)``
     (the app closes it as it shuts down).
+    ``acd`` configures the simulated contact center (server_stub.acd: call arrivals,
+    simulated agents, wrap-up policy); None: no calls arrive and nobody is simulated, but
+    /v1/cti works for the people who log in (states, dialing). The simulation moves on
+    every ``cti_tick_seconds`` (0: only when a /v1/cti request comes, or a test awaits
+    ``runtime_of(app).cti.tick()``).
     """
     if token_ttl_minutes <= 0:
         raise ValueError("token_ttl_minutes must be positive")
@@ -344,6 +370,9 @@ def create_app(
     sync.order_step = order_step
     runtime = Runtime(engine, auth, sync, heartbeat_seconds, pay)
     runtime.order_tick_seconds = order_tick_seconds
+    runtime.cti = CtiDesk(sessions, now, acd, read=runtime.read, write=runtime.write,
+                          poke=lambda seq: runtime.broker.publish_poke(seq))
+    runtime.cti_tick_seconds = cti_tick_seconds
     snapshots = Snapshots(
         default_snapshot_dir(database_url) if snapshot_dir == "default" else snapshot_dir
     )
@@ -573,5 +602,14 @@ def create_app(
         lambda: runtime.gateway, current_principal, run=runtime.read,
         today=lambda: now().date(),
     ))
+
+    # --- the simulated contact center (server_stub.cti_api) -------------------------------
+
+    def _cti() -> CtiDesk:
+        assert runtime.cti is not None
+        return runtime.cti
+
+    app.include_router(cti_router(_cti, current_principal,
+                                  heartbeat_seconds=lambda: runtime.heartbeat_seconds))
 
     return app

@@ -356,6 +356,93 @@ for _path, _good, _refused in (
     PROVOKE.update(_gateway(_path, _good, _refused))
 
 
+# The simulated contact center's routes (server_stub.cti_api). Its event stream never ends
+# with a real session either: fuzzed with made-up sessions only.
+STREAMS.add("GET /v1/cti/events")
+_CTI_CALL = "/v1/cti/calls/{call_id}"
+
+
+def _dialing(c: Call) -> tuple[str, str]:
+    """A fresh agent session with an outbound call not yet connected: (token, call id)."""
+    token = c.session()
+    c("POST", "/v1/cti/state", token=token, json={"state": "not_ready", "reason": "MEETING"})
+    r = c("POST", "/v1/cti/dial", token=token, json={"number": "+14155550132"})
+    assert r.status_code == 200, r.text
+    return token, str(r.json()["id"])
+
+
+def _cti_conflict(action: str, body: dict[str, Any] | None) -> Provoke:
+    def provoke(c: Call) -> httpx.Response:
+        token, call_id = _dialing(c)
+        if action == "end":  # ending is allowed while dialing; twice is not
+            c("POST", f"/v1/cti/calls/{call_id}/end", token=token)
+        return c("POST", f"/v1/cti/calls/{call_id}/{action}", token=token, json=body)
+    return provoke
+
+
+def _cti_state_conflict(c: Call) -> httpx.Response:
+    token, _ = _dialing(c)
+    return c("POST", "/v1/cti/state", token=token, json={"state": "available"})
+
+
+for _action, _body in (("answer", None), ("hold", None), ("resume", None), ("end", None),
+                       ("transfer", {"queue": "sales"}), ("wrap", {})):
+    def _cti_call(action: str, body: dict[str, Any] | None) -> dict[tuple[str, int], Provoke]:
+        op = f"POST {_CTI_CALL}/{action}"
+        some = f"/v1/cti/calls/{'0' * 32}/{action}"
+        cases: dict[tuple[str, int], Provoke] = {
+            (op, 401): lambda c: c("POST", some, json=body),
+            (op, 404): lambda c: c("POST", some, token=c.session(), json=body),
+            (op, 409): _cti_conflict(action, body),
+            (op, 413): lambda c: c("POST", some, token=c.session(), content=BIG,
+                                   headers=dict(JSON)),
+            (op, 422): lambda c: c("POST", f"/v1/cti/calls/{'x' * 65}/{action}",
+                                   token=c.session(), json=body),
+        }
+        if body is not None:
+            cases[(op, 400)] = lambda c: c("POST", some, token=c.session(), content=b"{",
+                                           headers=dict(JSON))
+        return cases
+
+    PROVOKE.update(_cti_call(_action, _body))
+
+for _path in ("/v1/cti/me", "/v1/cti/queues", "/v1/cti/floor", "/v1/cti/events"):
+    def _cti_get(path: str) -> dict[tuple[str, int], Provoke]:
+        return {
+            (f"GET {path}", 401): lambda c: c("GET", path, token="nope"),
+            (f"GET {path}", 413): lambda c: c("GET", path, content=BIG, token=c.session()),
+        }
+
+    PROVOKE.update(_cti_get(_path))
+
+PROVOKE.update({
+    ("GET /v1/cti/floor", 403): lambda c: c("GET", "/v1/cti/floor", token=c.session()),
+    ("GET /v1/cti/events", 403):
+        lambda c: c("GET", "/v1/cti/events?floor=1", token=c.session()),
+    ("GET /v1/cti/events", 422):
+        lambda c: c("GET", "/v1/cti/events?floor=maybe", token=c.session()),
+    ("POST /v1/cti/state", 400): lambda c: c("POST", "/v1/cti/state", token=c.session(),
+                                              content=b"{", headers=dict(JSON)),
+    ("POST /v1/cti/state", 401): lambda c: c("POST", "/v1/cti/state",
+                                              json={"state": "available"}),
+    ("POST /v1/cti/state", 409): _cti_state_conflict,
+    ("POST /v1/cti/state", 413): lambda c: c("POST", "/v1/cti/state", token=c.session(),
+                                              content=BIG, headers=dict(JSON)),
+    ("POST /v1/cti/state", 422): lambda c: c("POST", "/v1/cti/state", token=c.session(),
+                                              json={"state": "asleep"}),
+    ("POST /v1/cti/dial", 400): lambda c: c("POST", "/v1/cti/dial", token=c.session(),
+                                             content=b"{", headers=dict(JSON)),
+    ("POST /v1/cti/dial", 401): lambda c: c("POST", "/v1/cti/dial",
+                                             json={"number": "+14155550132"}),
+    ("POST /v1/cti/dial", 409): lambda c: c("POST", "/v1/cti/dial", token=c.session(),
+                                             json={"number": "+14155550132"}),
+    ("POST /v1/cti/dial", 413): lambda c: c("POST", "/v1/cti/dial", token=c.session(),
+                                             content=BIG, headers=dict(JSON)),
+    ("POST /v1/cti/dial", 422): lambda c: c("POST", "/v1/cti/dial", token=c.session(),
+                                             json={"number": "12"}),
+})
+
+
 def _documented(server: Server) -> set[tuple[str, int]]:
     paths = server.http.get("/openapi.json").json()["paths"]
     return {(f"{method.upper()} {path}", int(status))

@@ -1,0 +1,268 @@
+"""A whole inbound call by keyboard, against a real sync server's simulated contact center.
+
+The server's simulation ticker is off and its clock injected (starting now, so sync's
+clock check is happy): every /v1/cti request moves the simulation to the clock's time
+first, so the test decides when a call arrives, how long the hold lasts and when the
+caller gives up, without sleeping. Calls arrive at 3,600 an hour, all to billing, from
+demo customers' numbers.
+"""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from agent_desktop.app import DEMO_PASSWORD, build_window, configure_qt_settings
+from agent_desktop.cti.acd import AcdAdapter
+from agent_desktop.domain.calls import AgentState, CallState, WrapUpMode, WrapUpPolicy
+from agent_desktop.platform.settings import Settings
+from agent_desktop.services.sync import SyncService
+from agent_desktop.storage import sync_store
+from agent_desktop.storage.store import Store
+from agent_desktop.ui.main_window import MainWindow
+from agent_desktop.ui.screens.call_bar.dialogs import CallerChooser, WrapUpDialog
+from agent_desktop.ui.sync_status import SyncController
+from server_stub.__main__ import prepare, seed
+from server_stub.acd import AcdConfig
+from server_stub.app import create_app
+from server_stub.embedded import EmbeddedServer
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC).replace(microsecond=0)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+@dataclass
+class Desk:
+    window: MainWindow
+    clock: Clock
+    phone: AcdAdapter
+
+
+def _desk(qtbot: QtBot, store: Store, tmp_path: Path, patience: float) -> Iterator[Desk]:
+    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    prepare(url, seed_demo_users=True)
+    seq = seed(url, str(store.path), None)
+    sync_store.start_afresh(store, seq)
+    clock = Clock()
+    acd = AcdConfig(calls_per_hour=3600, simulated_agents=0, queue_mix={"billing": 1.0},
+                    patience_mean_seconds=patience, known_caller_share=1.0,
+                    withheld_share=0.0, wrap_up=WrapUpPolicy(WrapUpMode.REQUIRED))
+    app = create_app(url, clock=clock, acd=acd, cti_tick_seconds=0)
+    with EmbeddedServer(app) as server:
+        service = SyncService(store, server.url, "agent", auto_password=DEMO_PASSWORD)
+        controller = SyncController(service, interval_ms=60_000)
+        service.listen(controller.poked.emit)
+        configure_qt_settings()
+        window = build_window(store, "agent", Settings(), sync=controller)
+        qtbot.addWidget(window)
+        window.resize(1400, 880)
+        window.show()
+        with qtbot.waitSignal(controller.status_changed, timeout=10000):
+            controller.start()
+        phone = AcdAdapter(server.url, lambda: service.client.token)
+        window.attach_phone(phone)
+        qtbot.waitUntil(lambda: window.call_bar.agent_view is not None
+                        and window.call_bar.connected, timeout=10000)
+        yield Desk(window, clock, phone)
+        for dialog in (window.wrap_dialog, getattr(window, "caller_chooser", None)):
+            if dialog is not None:
+                dialog.close()
+        window.close()
+        phone.stop()
+        service.close()
+
+
+@pytest.fixture
+def desk(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[Desk]:
+    yield from _desk(qtbot, store, tmp_path, patience=10_000_000.0)
+
+
+@pytest.fixture
+def impatient_desk(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[Desk]:
+    # Callers give up after about 2 s (drawn from a seeded generator: the same each run),
+    # well before a call rings out at the agent (20 s).
+    yield from _desk(qtbot, store, tmp_path, patience=2.0)
+
+
+def _press(qtbot: QtBot, window: MainWindow, key: Qt.Key,
+           modifier: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier) -> None:
+    target = QApplication.focusWidget() or window
+    qtbot.keyClick(target, key, modifier)
+
+
+def _ready_and_ring(qtbot: QtBot, desk: Desk) -> None:
+    bar = desk.window.call_bar
+    assert bar.agent_view is not None and bar.agent_view.state == AgentState.LOGGED_OUT
+    _press(qtbot, desk.window, Qt.Key.Key_F12)  # logged out / not ready -> available
+    qtbot.waitUntil(lambda: bar.agent_view is not None
+                    and bar.agent_view.state == AgentState.AVAILABLE, timeout=10000)
+    # Time moves on a second at a time until a caller rings (each request to the server
+    # moves its simulation to the clock's time; the event stream tells the bar).
+    for _ in range(120):
+        desk.clock.advance(seconds=1)
+        if desk.phone.me().state == AgentState.OFFERED:
+            break
+    qtbot.waitUntil(lambda: bar.call is not None and bar.call.state == CallState.OFFERED,
+                    timeout=10000)
+    assert "Ringing" in bar.call_label.text()
+
+
+def _rows(store: Store, sql: str, *params: object) -> list[tuple[object, ...]]:
+    conn = sqlite3.connect(store.path)
+    try:
+        return [tuple(r) for r in conn.execute(sql, params).fetchall()]
+    finally:
+        conn.close()
+
+
+def test_an_inbound_call_from_offer_to_wrap_up_by_keyboard(qtbot: QtBot, desk: Desk,
+                                                            store: Store) -> None:
+    window, bar = desk.window, desk.window.call_bar
+    _ready_and_ring(qtbot, desk)
+    call = bar.call
+    assert call is not None
+    qtbot.waitUntil(lambda: bar.match is not None, timeout=10000)
+    assert bar.match is not None and bar.match.hits, "a demo customer's number rings"
+    assert bar.match.words in bar.call_label.text()  # who it is, before answering
+
+    # F6 answers and pops the caller's 360 (a chooser when the number is shared).
+    with qtbot.waitSignal(window.customers.customer_shown, timeout=15000) as shown:
+        _press(qtbot, window, Qt.Key.Key_F6)
+        if bar.match.single is None:
+            qtbot.waitUntil(lambda: isinstance(getattr(window, "caller_chooser", None),
+                                               CallerChooser), timeout=10000)
+            qtbot.keyClick(window.caller_chooser.items, Qt.Key.Key_Return)
+    customer_id = shown.args[0]
+    assert customer_id in {hit.customer_id for hit in bar.match.hits}
+    assert bar.call is not None and bar.call.state == CallState.TALKING
+    assert window.who.call.interaction_id == call.id
+    assert window.who.call.customer_id == customer_id
+
+    # A note during the call carries the call.
+    view = window.customers.current_view()
+    assert view is not None
+    _press(qtbot, window, Qt.Key.Key_N, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(QApplication.focusWidget(), "Asked about the late fee.")
+    _press(qtbot, window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: _rows(store, "SELECT interaction_id FROM notes WHERE body = ?",
+                                  "Asked about the late fee.") == [(call.id,)], timeout=10000)
+
+    # Hold for 25 s, then resume: the bar counts it.
+    desk.clock.advance(seconds=40)
+    _press(qtbot, window, Qt.Key.Key_F7)
+    qtbot.waitUntil(lambda: bar.call is not None and bar.call.state == CallState.HELD,
+                    timeout=10000)
+    assert bar.buttons["hold"].text() == "Resume (F7)"
+    desk.clock.advance(seconds=25)
+    _press(qtbot, window, Qt.Key.Key_F7)
+    qtbot.waitUntil(lambda: bar.call is not None and bar.call.state == CallState.TALKING,
+                    timeout=10000)
+    assert bar.call.hold_seconds == 25
+
+    # F9 ends it: the wrap-up opens; nothing chosen yet, so it says what is missing.
+    desk.clock.advance(seconds=35)
+    _press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: isinstance(window.wrap_dialog, WrapUpDialog)
+                    and window.wrap_dialog.isVisible(), timeout=10000)
+    dialog = window.wrap_dialog
+    assert dialog is not None
+    dialog.reason_filter.clear()  # the first reason is preselected by the filter: empty it
+    qtbot.keyClicks(dialog.reason_filter, "zzz")  # nothing matches
+    assert dialog.error.text() == ("Pick a wrap-up code and a contact reason to finish the "
+                                   "call.")
+    assert not dialog.ok.isEnabled()
+    dialog.reason_filter.clear()
+    qtbot.keyClicks(dialog.reason_filter, "bill")  # four billing reasons, the first chosen
+    assert dialog.wrap_up().reason_code == "BILL-QUESTION"
+    qtbot.keyClick(dialog.reason_filter, Qt.Key.Key_Down)  # the caret stays in the box
+    assert dialog.wrap_up().reason_code == "BILL-FIRST"
+    qtbot.keyClicks(dialog.reason_filter, " high")
+    assert dialog.wrap_up().reason_code == "BILL-HIGH"
+    assert dialog.error.text() == "Pick a wrap-up code to finish the call."
+    reason = "BILL-HIGH"
+    qtbot.keyClick(dialog, Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    assert QApplication.focusWidget() is dialog.code_box
+    qtbot.keyClicks(dialog.code_box, "Information")
+    assert dialog.code_box.currentData() == "INFO-PROVIDED"
+    assert dialog.resolved.isChecked()
+    assert dialog.ok.isEnabled() and dialog.error.text() == ""
+    desk.clock.advance(seconds=20)
+    with qtbot.waitSignal(bar.wrapped, timeout=10000):
+        qtbot.keyClick(dialog.reason_filter, Qt.Key.Key_Return,
+                       Qt.KeyboardModifier.ControlModifier)
+    # Available again (and with calls waiting, the next one may already ring).
+    assert bar.agent_view is not None and bar.agent_view.state in (AgentState.AVAILABLE,
+                                                                   AgentState.OFFERED)
+    assert window.who.call.interaction_id != call.id  # the next call's, if one rings
+
+    # The server recorded the interaction; it reaches this desk by sync, with real times.
+    window.sync.sync_now()  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: bool(_rows(store, "SELECT 1 FROM interactions WHERE id = ?",
+                                       call.id)), timeout=15000)
+    [row] = _rows(store, "SELECT customer_id, queue, talk_seconds, hold_seconds, "
+                  "acw_seconds, reason_code, wrap_up_code, resolved, abandoned "
+                  "FROM interactions WHERE id = ?", call.id)
+    # 100 s from answer to end, 25 of them on hold (talk leaves hold out), 20 s wrap-up.
+    assert row == (customer_id, "billing", 75, 25, 20, reason, "INFO-PROVIDED", 1, 0)
+
+
+def test_answering_a_call_whose_caller_hung_up_says_so(qtbot: QtBot,
+                                                        impatient_desk: Desk) -> None:
+    desk = impatient_desk
+    window, bar = desk.window, desk.window.call_bar
+    _ready_and_ring(qtbot, desk)
+    # The caller gives up before the agent answers; the bar has not heard yet.
+    desk.clock.advance(seconds=15)
+    gone = bar.call
+    assert gone is not None
+    messages: list[str] = []
+    bar.notice.connect(messages.append)
+    _press(qtbot, window, Qt.Key.Key_F6)
+    qtbot.waitUntil(lambda: "The caller hung up before you answered." in messages,
+                    timeout=10000)
+    # The bar read the agent's state afresh: that call is gone (the next caller may ring).
+    qtbot.waitUntil(lambda: bar.call is None or bar.call.id != gone.id, timeout=10000)
+    assert bar.agent_view is not None and bar.agent_view.state in (AgentState.AVAILABLE,
+                                                                   AgentState.OFFERED)
+
+
+def test_a_dropped_event_stream_recovers_the_state_and_says_what_happened(
+        qtbot: QtBot, impatient_desk: Desk) -> None:
+    desk = impatient_desk
+    bar = desk.window.call_bar
+    _ready_and_ring(qtbot, desk)
+    gone = bar.call
+    assert gone is not None
+    messages: list[str] = []
+    bar.notice.connect(messages.append)
+    # The network drops the stream; meanwhile the caller hangs up (the server's next
+    # request moves the simulation on: the news goes to a stream nobody reads).
+    response = desk.phone._response  # the adapter's open stream: cut it like a network
+    assert response is not None
+    stream = response.extensions["network_stream"]
+    stream.get_extra_info("socket").shutdown(socket.SHUT_RDWR)
+    desk.clock.advance(seconds=15)
+    desk.phone.me()
+    # The adapter reconnects by itself; the server's hello carries the state as it is now.
+    qtbot.waitUntil(lambda: any("ended meanwhile" in m or "hung up" in m for m in messages),
+                    timeout=20000)
+    assert bar.call is None or bar.call.id != gone.id
+    assert "The phone connection dropped; reconnecting. A call in progress goes on." \
+        in messages
