@@ -83,6 +83,9 @@ def build_window(store: Store, username: str, settings: Settings,
 DEMO_PASSWORD = "demo"
 
 
+DEMO_CALLS_PER_HOUR = 120.0
+
+
 class EmbeddedSync:
     """The demo's own sync server, in this process on loopback, holding the demo data.
 
@@ -93,6 +96,7 @@ class EmbeddedSync:
 
     def __init__(self, store: Store) -> None:
         from server_stub.__main__ import prepare
+        from server_stub.acd import AcdConfig
         from server_stub.app import create_app
         from server_stub.embedded import EmbeddedServer
         from server_stub.snapshot import Snapshots, default_snapshot_dir, seed_from_store
@@ -121,8 +125,14 @@ class EmbeddedSync:
         else:
             prepare(database, seed_demo_users=True)
         # The demo's back office moves an order one step a minute: slow enough to watch.
+        # Its contact center takes two calls a minute across the queues, worked by a dozen
+        # simulated colleagues; the person at this desk gets the next call on their
+        # skills before them (people_first), then has all the time the call needs.
         self.server = EmbeddedServer(create_app(
-            database, order_tick_seconds=5.0, order_step=timedelta(minutes=1))).start()
+            database, order_tick_seconds=5.0, order_step=timedelta(minutes=1),
+            acd=AcdConfig(calls_per_hour=DEMO_CALLS_PER_HOUR, simulated_agents=12,
+                          people_first=True),
+            cti_tick_seconds=0.25)).start()
 
     def stop(self) -> None:
         self.server.stop()

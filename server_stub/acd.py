@@ -164,6 +164,9 @@ class AcdConfig:
     break_share: float = 0.04             # a break after this share of their calls
     survey_share: float = 0.25            # simulated agents' calls with a survey
     dial_seconds: tuple[float, float] = (4.0, 12.0)   # outbound: until the far end answers
+    # The demo: a person working the calls gets the next one before the simulated
+    # colleagues (a real ACD routes by idle time only, which the default keeps).
+    people_first: bool = False
     seed: int = 7
 
     def __post_init__(self) -> None:
@@ -770,8 +773,7 @@ class ContactCenter:
                 best: _Agent | None = None
                 for agent in idle:
                     if skill in agent.profile.skills and (
-                            best is None or (agent.idle_since or self.now)
-                            < (best.idle_since or self.now)):
+                            best is None or self._sooner(agent, best)):
                         best = agent
                 if best is not None:
                     self._offer(best, self.queues[name].popleft())
@@ -779,6 +781,13 @@ class ContactCenter:
                     break
             if not placed:
                 return
+
+    def _sooner(self, agent: _Agent, than: _Agent) -> bool:
+        """Whether ``agent`` takes the next call before ``than``: the longest idle, and
+        with ``people_first`` (the demo) a person before a simulated colleague."""
+        if self.config.people_first and agent.simulated != than.simulated:
+            return not agent.simulated
+        return (agent.idle_since or self.now) < (than.idle_since or self.now)
 
     def _offer(self, agent: _Agent, call: _Call) -> None:
         call.state, call.agent_id = CallState.OFFERED, agent.profile.agent_id

@@ -73,7 +73,8 @@ class NameVocabulary:
         return lookup.best_name_matches([token], self.names, limit=limit, score_cutoff=75)
 
 
-def _format_phone(e164: str) -> str:
+def format_phone(e164: str) -> str:
+    """An E.164 number as people read it: (217) 688-4631."""
     if not e164:
         return ""
     try:
@@ -222,7 +223,7 @@ def to_hit(row: CustomerHitRow, score: float, why: str) -> CustomerHit:
         kind=row.kind,
         location=location,
         street=row.line1,
-        phone=_format_phone(row.phone),
+        phone=format_phone(row.phone),
         email=row.email,
         matched_on=why,
         score=score,

@@ -70,9 +70,20 @@ import math
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
+else:  # pandas costs ~0.7 s to import: only when a frame is first made (MEASURED.md)
+
+    class _LazyPandas:
+        def __getattr__(self, attr: str) -> Any:
+            import pandas
+
+            globals()["pd"] = pandas
+            return getattr(pandas, attr)
+
+    pd = _LazyPandas()
 
 __all__ = [
     "COLUMNS",
@@ -93,6 +104,7 @@ __all__ = [
     "erlang_b",
     "erlang_c",
     "fcr",
+    "figures_from_parts",
     "frame",
     "nps",
     "occupancy",
@@ -141,9 +153,9 @@ _DEFAULTS: dict[str, Any] = {
     "channel": "call",
     "direction": "inbound",
     "reason_code": "",
-    "offered_at": pd.NaT,
-    "answered_at": pd.NaT,
-    "ended_at": pd.NaT,
+    "offered_at": None,  # NaT in the frame
+    "answered_at": None,
+    "ended_at": None,
     "wait_seconds": 0,
     "dial_seconds": 0,
     "talk_seconds": 0,
@@ -402,8 +414,10 @@ def _ratio(num: float, den: float, scale: float = 1.0) -> float | None:
     return None if den == 0 else float(num) * scale / float(den)
 
 
-def _figures(t: Mapping[str, Any], logged_in_s: float | None) -> dict[str, Any]:
-    """Every figure from summed parts (a Series or a dict)."""
+def figures_from_parts(t: Mapping[str, Any], logged_in_s: float | None) -> dict[str, Any]:
+    """Every figure of :data:`SUMMARY_COLUMNS` from summed parts (a Series or a dict with
+    the names of ``PARTS``): the one place the ratios are made, also used by
+    services/dashboard.py over numpy sums. ``logged_in_s`` None: occupancy is None."""
     nps_n = int(t["nps_n"])
     return {
         "contacts": int(t["contacts"]),
@@ -425,6 +439,9 @@ def _figures(t: Mapping[str, Any], logged_in_s: float | None) -> dict[str, Any]:
         "data_problems": int(t["data_problems"]),
     }
 
+
+_figures = figures_from_parts
+PARTS = tuple(_PARTS)
 
 SUMMARY_COLUMNS = [
     "contacts",

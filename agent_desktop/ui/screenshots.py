@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from functools import partial
 from pathlib import Path
 
@@ -324,6 +325,110 @@ def _manage(window: MainWindow, customer: Customer360, shot: Shot) -> None:
     dialog.done(QDialog.DialogCode.Rejected)
 
 
+def _calls(window: MainWindow, customer: Customer360, shot: Shot) -> None:
+    """The call bar as the simulated contact center drives it: ringing with the caller
+    matched, on the call with the 360 popped, the wrap-up. Events are fed to the bar as
+    the telephony adapter would deliver them (no server in screenshot mode)."""
+    from datetime import UTC, datetime
+
+    from agent_desktop.domain.calls import AgentState, CallState
+    from agent_desktop.sync.cti_protocol import AgentView, CallView, CtiEvent
+    from agent_desktop.ui.screens.call_bar.dialogs import WrapUpDialog
+
+    bar = window.call_bar
+    from typing import cast
+
+    from agent_desktop.cti.adapter import TelephonyAdapter
+    from agent_desktop.services.calls import CallDesk
+
+    bar.desk = CallDesk(cast(TelephonyAdapter, None))  # the buttons as a connected phone's
+    phone = next((c.value for c in customer.contacts if c.kind == "phone"), "+12025550143")
+    now = datetime.now(UTC)
+
+    def ago(seconds: int) -> str:
+        return (now - timedelta(seconds=seconds)).isoformat()
+
+    me = AgentView(agent_id=window.who.agent_id or "0" * 32, username=window.who.username,
+                   display_name=window.who.display_name, team=window.who.team,
+                   state=AgentState.AVAILABLE, since=ago(95))
+    ringing = CallView(id="5" * 32, direction="inbound", queue="billing", caller_id=phone,
+                       state=CallState.OFFERED, agent_id=me.agent_id, offered_at=ago(14))
+    bar.connected = True
+    bar.on_agent(me)
+    bar.on_event(CtiEvent(seq=1, kind="offered", at=ago(6), call=ringing, agent=me.model_copy(
+        update={"state": AgentState.OFFERED, "since": ago(6), "call": ringing})))
+    _until(lambda: bar.match is not None)
+    bar._show()
+    window.customers.tabs.setCurrentIndex(0)
+    shot("56-call-ringing")
+    talking = ringing.model_copy(update={"state": CallState.TALKING, "answered_at": ago(192),
+                                         "hold_seconds": 20, "wait_seconds": 8})
+    bar.on_event(CtiEvent(seq=2, kind="answered", at=ago(192), call=talking,
+                          agent=me.model_copy(update={"state": AgentState.ON_CALL,
+                                                      "since": ago(192), "call": talking})))
+    window.who.call.start(talking.id, customer.customer_id)
+    _wait(window.customers.customer_shown,
+          lambda: window.customers.open_customer(customer.customer_id,
+                                                 customer.display_name))
+    shot("57-call-on-call-360")
+    ended = talking.model_copy(update={"state": CallState.WRAP_UP, "ended_at": ago(12)})
+    bar.on_agent(me.model_copy(update={"state": AgentState.AFTER_CALL_WORK, "since": ago(12),
+                                       "call": ended}))
+    dialog = WrapUpDialog(ended, "required", (customer.customer_id, customer.display_name),
+                          window)
+    dialog.show()
+    dialog.reason_filter.setText("bill")
+    dialog.code_box.setCurrentIndex(dialog.code_box.findData("INFO-PROVIDED"))
+    dialog.summary.setPlainText("Explained the late fee; autopay set up for next month.")
+    shot("58-call-wrap-up", dialog)
+    dialog.reason_filter.setText("")
+    dialog.code_box.setCurrentIndex(0)
+    shot("59-call-wrap-up-missing", dialog)
+    dialog.close()
+    window.who.call.clear()
+    bar.on_agent(me)
+    bar.connected = False
+    bar.desk = None
+    bar._show()
+
+
+def _dashboard(window: MainWindow, shot: Shot) -> None:
+    """Trends over the demo's last 30 days, a drill-down, the team table, the definitions,
+    the staffing what-if (the worked example and a day's profile) and the live floor (empty,
+    then a sample floor like the server's)."""
+    from agent_desktop.ui.screens.dashboard.floor import sample_floor
+
+    page = window.dashboard
+    window.show_area(AREAS.index("Dashboard"))
+    _wait(page.loaded, lambda: page.set_range("last_30"))
+    if page.data is not None and page.data.empty:  # an older demo store: its last 30 days
+        last = page.service.last_day(page.offset_s)
+        if last is not None:
+            _wait(page.loaded, lambda: page.set_range("custom", last - timedelta(days=29),
+                                                      last))
+    page.tabs.setCurrentIndex(1)
+    shot("49-dashboard-trends")
+    data = page.data
+    if data is not None and data.trend.drills:
+        busiest = max(range(len(data.trend.contacts)), key=lambda i: data.trend.contacts[i])
+        _wait(page.drilled, lambda: page.drill_trend(busiest))
+    shot("50-dashboard-drill-down")
+    page.tabs.setCurrentIndex(2)
+    shot("51-dashboard-team-agents")
+    page.defs_button.setChecked(True)
+    shot("52-dashboard-definitions")
+    page.defs_button.setChecked(False)
+    page.tabs.setCurrentIndex(3)
+    page.staffing.fill_example()
+    shot("53-dashboard-staffing")
+    page.tabs.setCurrentIndex(0)
+    shot("54-dashboard-live-floor-connecting")
+    if data is not None:
+        page.set_floor(sample_floor(data.agents))
+    shot("55-dashboard-live-floor")
+    page.tabs.setCurrentIndex(1)
+
+
 def capture_all(app: QApplication, window: MainWindow, settings: Settings,
                 out: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
@@ -363,6 +468,8 @@ def capture_all(app: QApplication, window: MainWindow, settings: Settings,
             _wait(window.cases.list.shown, partial(window.nav.setCurrentRow, i))
         elif area == "Collections":  # the worklist, checked against the calling rules
             _wait(window.collections.loaded, partial(window.nav.setCurrentRow, i))
+        elif area == "Dashboard":  # the last 7 days' figures, read off the UI thread
+            _wait(window.dashboard.loaded, partial(window.nav.setCurrentRow, i))
         else:
             window.nav.setCurrentRow(i)
         shot(f"{7 + i - 1:02d}-{area.lower()}")
@@ -376,6 +483,8 @@ def capture_all(app: QApplication, window: MainWindow, settings: Settings,
     _offer_strip(window, shot)
     _new_customer(window, view.data, shot)
     _manage(window, view.data, shot)
+    _calls(window, view.data, shot)
+    _dashboard(window, shot)
     window.nav.setCurrentRow(0)
 
     for name_, dialog in (("11-shortcuts", ShortcutsDialog(window)),

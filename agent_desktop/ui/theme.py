@@ -103,4 +103,18 @@ QPushButton#primary {{ background: {highlight}; color: {hl_text}; border: 1px so
                       {highlight}; border-radius: 4px; padding: 4px 12px; font-weight: 600; }}
 QPushButton#primary:focus {{ border: 2px solid {text}; padding: 3px 11px; }}
 QPushButton#primary:disabled {{ background: {button}; color: {muted}; border-color: {border}; }}
+QFrame#callBar {{ background: {header}; border-bottom: 1px solid {border}; }}
+QFrame#callBar[mode="ringing"] {{ background: {warning_bg}; }}
+QFrame#callBar[mode="talking"] {{ background: {info_bg}; }}
+QFrame#callBar[mode="wrap"] {{ background: {alt}; }}
+QLabel#callInfo {{ font-weight: 600; }}
+QToolButton#agentState {{ font-weight: 600; padding: 3px 8px; border: 1px solid {border};
+                         border-radius: 4px; background: {base}; }}
+QToolButton#agentState[state="available"] {{ color: {ok}; }}
+QToolButton#agentState[state="not_ready"], QToolButton#agentState[state="logged_out"] {{
+    color: {danger}; }}
+QToolButton#agentState[state="offered"], QToolButton#agentState[state="on_call"] {{
+    color: {info}; }}
+QToolButton#agentState[state="after_call_work"] {{ color: {warning}; }}
+QLabel#fieldError {{ color: {danger}; }}
 """

@@ -428,6 +428,17 @@ def test_simulated_agents_work_the_floor_by_themselves() -> None:
     assert set(states) <= set(AgentState) and len(floor.agents) == 20
 
 
+def test_people_first_gives_the_person_the_call_before_idle_simulated_colleagues() -> None:
+    agents = [profile(i, "billing", team="Billing") for i in range(1, 4)]
+    for people_first, person_gets_it in ((False, False), (True, True)):
+        cfg = AcdConfig(calls_per_hour=0, simulated_agents=3, people_first=people_first)
+        cc = center(cfg, agents=agents)
+        person = human(cc, 9, "billing", available_at=600)  # idle for less time
+        call = cc.place_call("billing", PHONE, at(601), patience_seconds=600)
+        offered_to = cc.call_view(cc.calls[call]).agent_id
+        assert (offered_to == person) is person_gets_it
+
+
 def test_the_same_seed_gives_the_same_day() -> None:
     agents = [profile(i, "billing", "tech_internet", "sales") for i in range(8)]
 

@@ -34,9 +34,11 @@ from agent_desktop.domain.calls import (
     caller_id_words,
     can,
     clock_words,
+    dialable,
 )
 from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.services.calls import CallDesk, CallerMatch, match_caller, not_ready_reasons
+from agent_desktop.services.customer_search import format_phone
 from agent_desktop.storage.store import Store
 from agent_desktop.sync.cti_protocol import AgentView, CallView, CtiEvent, FloorView
 from agent_desktop.ui.tasks import Op
@@ -45,6 +47,20 @@ log = logging.getLogger(__name__)
 
 KEYS = {"state": "F12", "answer": "F6", "hold": "F7", "transfer": "F8", "end": "F9",
         "wrap": "F10"}
+
+
+# Not-ready reasons the phone system sets by itself (not in the agent's menu).
+_SET_BY_THE_PHONE = {"RING-NO-ANSWER": "missed a call"}
+
+
+def _number(caller_id: str) -> str:
+    """A caller id as people read it: (217) 688-4631, or "Number withheld"."""
+    return format_phone(caller_id) if dialable(caller_id) and caller_id.startswith("+") \
+        else caller_id_words(caller_id)
+
+
+def _queue(name: str) -> str:
+    return name.replace("_", " ").title()
 
 
 def _at(text: str | None) -> datetime | None:
@@ -140,6 +156,7 @@ class CallBar(QFrame):
             button.clicked.connect(lambda _c=False, n=name: self.command(n))
             self.buttons[name] = button
             row.addWidget(button)
+        self.buttons["answer"].setObjectName("primary")  # ringing: the one thing to do
         self.phone_status = QLabel("Phone: connecting\u2026")
         self.phone_status.setObjectName("muted")
         row.addWidget(self.phone_status)
@@ -174,8 +191,8 @@ class CallBar(QFrame):
             call = event.agent.call  # our leg, now in after-call work
         self._set_call(call)
         if event.kind == "offered" and call is not None:
-            self.notice.emit(f"Incoming call: {caller_id_words(call.caller_id)} "
-                             f"({call.queue}). {KEYS['answer']} answers.")
+            self.notice.emit(f"Incoming call: {_number(call.caller_id)} "
+                             f"({_queue(call.queue)}). {KEYS['answer']} answers.")
         elif event.kind == "withdrawn":
             self.notice.emit(event.message or "The call stopped ringing.")
         elif event.kind == "wrapped":
@@ -186,7 +203,7 @@ class CallBar(QFrame):
         elif event.kind == "ended" and call is not None:
             self._ask_wrap(call)
         elif event.kind == "connected" and call is not None:
-            self.notice.emit(f"Connected: {caller_id_words(call.caller_id)}.")
+            self.notice.emit(f"Connected: {_number(call.caller_id)}.")
         self._show()
 
     def on_connection(self, connected: bool, words: str) -> None:
@@ -382,7 +399,8 @@ class CallBar(QFrame):
             words = AGENT_STATE_WORDS[view.state]
             if view.state == AgentState.NOT_READY and view.reason:
                 label = next((c.label for c in not_ready_reasons() if c.code == view.reason),
-                             view.reason.replace("-", " ").title())
+                             _SET_BY_THE_PHONE.get(view.reason,
+                                                   view.reason.replace("-", " ").title()))
                 words = f"{words}: {label}"
             self.state_button.setText(f"\u25cf {words}  ({KEYS['state']})")
             self.state_button.setProperty("state", view.state.value)
@@ -395,6 +413,13 @@ class CallBar(QFrame):
         else:
             self.call_label.setText(self._call_words(call))
         state = call.state if call is not None else None
+        mode = {CallState.OFFERED: "ringing", CallState.DIALING: "talking",
+                CallState.TALKING: "talking", CallState.HELD: "talking",
+                CallState.WRAP_UP: "wrap"}.get(state, "") if state is not None else ""
+        if self.property("mode") != mode:
+            self.setProperty("mode", mode)
+            self.style().unpolish(self)
+            self.style().polish(self)
         enabled = {
             "answer": state is not None and can(state, CallAction.ANSWER),
             "hold": state in (CallState.TALKING, CallState.HELD),
@@ -414,11 +439,13 @@ class CallBar(QFrame):
         self._show_times()
 
     def _call_words(self, call: CallView) -> str:
-        who = caller_id_words(call.caller_id)
+        who = _number(call.caller_id)
         match = self.match
         if match is not None and call.direction == "inbound":
-            who = f"{who} \u00b7 {match.words}"
-        queue = call.queue.replace("_", " ").title()
+            # A withheld or unreadable number: the match's words say it and what to do.
+            who = match.words if match.phone is None else \
+                f"{format_phone(match.phone)} \u00b7 {match.words}"
+        queue = _queue(call.queue)
         lead = {
             CallState.OFFERED: "Ringing",
             CallState.DIALING: "Dialing",

@@ -1,0 +1,1 @@
+"""The supervisor dashboards: live floor, trends, team & agents, staffing what-if."""
