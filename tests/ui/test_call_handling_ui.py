@@ -55,13 +55,14 @@ class Desk:
     phone: AcdAdapter
 
 
-def _desk(qtbot: QtBot, store: Store, tmp_path: Path, patience: float) -> Iterator[Desk]:
+def _desk(qtbot: QtBot, store: Store, tmp_path: Path, patience: float,
+          calls_per_hour: float = 3600) -> Iterator[Desk]:
     url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
     prepare(url, seed_demo_users=True)
     seq = seed(url, str(store.path), None)
     sync_store.start_afresh(store, seq)
     clock = Clock()
-    acd = AcdConfig(calls_per_hour=3600, simulated_agents=0, queue_mix={"billing": 1.0},
+    acd = AcdConfig(calls_per_hour=calls_per_hour, simulated_agents=0, queue_mix={"billing": 1.0},
                     patience_mean_seconds=patience, known_caller_share=1.0,
                     withheld_share=0.0, wrap_up=WrapUpPolicy(WrapUpMode.REQUIRED))
     app = create_app(url, clock=clock, acd=acd, cti_tick_seconds=0)
@@ -99,6 +100,12 @@ def impatient_desk(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[Desk]
     # Callers give up after about 2 s (drawn from a seeded generator: the same each run),
     # well before a call rings out at the agent (20 s).
     yield from _desk(qtbot, store, tmp_path, patience=2.0)
+
+
+@pytest.fixture
+def quiet_desk(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[Desk]:
+    """No inbound calls: the agent works the collections worklist."""
+    yield from _desk(qtbot, store, tmp_path, patience=600.0, calls_per_hour=0)
 
 
 def _press(qtbot: QtBot, window: MainWindow, key: Qt.Key,
@@ -266,3 +273,80 @@ def test_a_dropped_event_stream_recovers_the_state_and_says_what_happened(
     assert bar.call is None or bar.call.id != gone.id
     assert "The phone connection dropped; reconnecting. A call in progress goes on." \
         in messages
+
+
+def test_a_collections_call_from_the_worklist_by_keyboard(qtbot: QtBot, quiet_desk: Desk,
+                                                          store: Store) -> None:
+    desk = quiet_desk
+    window, bar = desk.window, desk.window.call_bar
+    page = window.collections
+    # The calling rules are checked at 10:00 in New York on a weekday (any zone is open).
+    page.clock = lambda: datetime(2026, 11, 17, 15, 0, tzinfo=UTC)
+    _press(qtbot, window, Qt.Key.Key_F12)  # on the phone: available
+    qtbot.waitUntil(lambda: bar.agent_view is not None
+                    and bar.agent_view.state == AgentState.AVAILABLE, timeout=10000)
+    with qtbot.waitSignal(page.loaded, timeout=20000):
+        _press(qtbot, window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    row = next(r for r, item in enumerate(page.items)
+               if item.callable_now and item.number and item.balance_cents > 5000
+               and not item.promise_words)
+    item = page.items[row]
+    page.table.setCurrentIndex(page.model.index(row, 0))
+    page.table.setFocus()
+
+    # Ctrl+D dials through the call bar; the customer's 360 opens beside it.
+    with qtbot.waitSignal(window.customers.customer_shown, timeout=15000):
+        qtbot.keyClick(page.table, Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: bar.call is not None, timeout=10000)
+    call = bar.call
+    assert call is not None and call.direction == "outbound"
+    assert call.collection_account_id == item.account_id
+    assert bar.call_label.text().startswith("Dialing")
+    desk.clock.advance(seconds=15)  # the far end picks up
+    desk.phone.me()
+    qtbot.waitUntil(lambda: bar.call is not None and bar.call.state == CallState.TALKING,
+                    timeout=10000)
+
+    # F9 ends it: first the outcome (carrying the call), then the wrap-up.
+    desk.clock.advance(seconds=90)
+    _press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: page.outcome_dialog is not None
+                    and page.outcome_dialog.isVisible(), timeout=10000)
+    dialog = page.outcome_dialog
+    assert dialog is not None
+    qtbot.waitUntil(lambda: dialog.context is not None, timeout=10000)
+    dialog.outcome.setFocus()
+    qtbot.keyClicks(dialog.outcome, "Promise")
+    qtbot.keyClick(dialog.outcome, Qt.Key.Key_Tab)
+    qtbot.keyClick(dialog.amount, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClicks(dialog.amount, "25")
+    qtbot.keyClick(dialog.amount, Qt.Key.Key_Tab)
+    qtbot.keyClicks(dialog.promised_on, "+5")
+    assert dialog.record_button.isEnabled(), dialog.summary.text()
+    with qtbot.waitSignal(dialog.recorded, timeout=10000) as recorded:
+        qtbot.keyClick(dialog.promised_on, Qt.Key.Key_Return)
+    assert _rows(store, "SELECT outcome, interaction_id FROM contact_attempts WHERE id = ?",
+                 recorded.args[0].attempt_id) == [("promise_to_pay", call.id)]
+    qtbot.waitUntil(lambda: isinstance(window.wrap_dialog, WrapUpDialog)
+                    and window.wrap_dialog.isVisible(), timeout=10000)
+    wrap = window.wrap_dialog
+    assert wrap is not None
+    qtbot.keyClicks(wrap.reason_filter, "past-due")
+    assert wrap.wrap_up().reason_code == "COLL-PAST-DUE"
+    qtbot.keyClick(wrap, Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    qtbot.keyClicks(wrap.code_box, "Promise")
+    assert wrap.code_box.currentData() == "PROMISE-TO-PAY"
+    with qtbot.waitSignal(bar.wrapped, timeout=10000):
+        qtbot.keyClick(wrap.reason_filter, Qt.Key.Key_Return,
+                       Qt.KeyboardModifier.ControlModifier)
+
+    # Recorded on the server as an outbound call with its dialing time, synced back.
+    window.sync.sync_now()  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: bool(_rows(store, "SELECT 1 FROM interactions WHERE id = ?",
+                                       call.id)), timeout=15000)
+    [(direction, queue, customer, dial, talk, code)] = _rows(
+        store, "SELECT direction, queue, customer_id, dial_seconds, talk_seconds, "
+        "wrap_up_code FROM interactions WHERE id = ?", call.id)
+    assert (direction, queue, customer, code) == ("outbound", "collections",
+                                                  item.customer_id, "PROMISE-TO-PAY")
+    assert 4 <= int(str(dial)) <= 12 and int(str(talk)) == 105 - int(str(dial))
