@@ -25,11 +25,13 @@ Rules checked before every call (12 CFR 1006 "Regulation F", FDCPA, TCPA):
 from __future__ import annotations
 
 import calendar
+import heapq
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from enum import StrEnum
+from operator import itemgetter
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from agent_desktop.domain.errors import UserFacingError
@@ -395,29 +397,39 @@ def priority_score(account: WorklistAccount, days_past_due: int) -> int:
     - risk: risk / 5, at most 20 (risk 0-100)
     - customer value: 1 point per full $1,000 a year, at most 10
     """
+    return _score(account, aging_bucket(days_past_due))
+
+
+def _score(account: WorklistAccount, bucket: AgingBucket) -> int:
     risk = min(max(account.risk, 0), 100)
-    return (_BUCKET_POINTS[aging_bucket(days_past_due)]
+    return (_BUCKET_POINTS[bucket]
             + min(max(account.balance_cents, 0) // 10_000, 30)
             + risk // 5
             + min(max(account.customer_value_cents, 0) // 100_000, 10))
 
 
-def prioritize(accounts: Iterable[WorklistAccount], today: date) -> list[WorklistEntry]:
+def prioritize(accounts: Iterable[WorklistAccount], today: date,
+               limit: int | None = None) -> list[WorklistEntry]:
     """Past-due accounts with a balance, oldest aging bucket first, then by score
-    (`priority_score`), then larger balance, higher risk, higher value, account id."""
-    entries: list[WorklistEntry] = []
+    (`priority_score`), then larger balance, higher risk, higher value, account id; the
+    first ``limit`` of them (None: all)."""
+    rank = {bucket: i for i, bucket in enumerate(AgingBucket)}
+    keyed: list[tuple[tuple[int, int, int, int, int, str], WorklistAccount, int,
+                      AgingBucket, int]] = []
     for account in accounts:
         days = (today - account.past_due_since).days
         if days < 1 or account.balance_cents <= 0:
             continue
-        entries.append(WorklistEntry(account, days, aging_bucket(days),
-                                     treatment_for(account, days),
-                                     priority_score(account, days)))
-    order = list(AgingBucket)
-    entries.sort(key=lambda e: (-order.index(e.bucket), -e.score, -e.account.balance_cents,
-                                -e.account.risk, -e.account.customer_value_cents,
-                                e.account.account_id))
-    return entries
+        bucket = aging_bucket(days)
+        score = _score(account, bucket)
+        keyed.append(((-rank[bucket], -score, -account.balance_cents, -account.risk,
+                       -account.customer_value_cents, account.account_id),
+                      account, days, bucket, score))
+    first = itemgetter(0)
+    chosen = sorted(keyed, key=first) if limit is None or limit >= len(keyed) \
+        else heapq.nsmallest(max(limit, 0), keyed, key=first)
+    return [WorklistEntry(account, days, bucket, treatment_for(account, days), score)
+            for _, account, days, bucket, score in chosen]
 
 
 # --- outcomes ---------------------------------------------------------------------------

@@ -188,7 +188,7 @@ def worklist(store: Store, now: datetime, limit: int = DEFAULT_LIMIT,
     entries = rules.prioritize(
         (rules.WorklistAccount(a.account_id, a.balance_cents, a.past_due_since, a.risk,
                                a.customer_value_cents, a.times_late_before)
-         for a in accounts.values()), today)[:max(limit, 0)]
+         for a in accounts.values()), today, limit=max(limit, 0))
     shown = [accounts[e.account.account_id] for e in entries]
     contexts = reads.call_context(store, shown, now)
     items: list[WorkItem] = []

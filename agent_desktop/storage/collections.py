@@ -146,54 +146,39 @@ def _chunks(ids: Sequence[str]) -> Iterator[tuple[str, list[str]]]:
         yield ", ".join("?" for _ in part), part
 
 
+# One pass over the open debts, with each customer's last-year billing (their value) and
+# how many other debts were placed on them in the year before this one (repeat late
+# payers), both from indexes (invoices by customer and date, debts by customer).
+_OPEN_SQL = """
+SELECT ca.id, ca.customer_id, c.display_name, c.account_number, ca.opened_on,
+       ca.placed_balance_cents, c.risk_score, ca.disputed_on, ca.treatment,
+       ca.validation_notice_sent_on,
+       (SELECT coalesce(SUM(i.total_cents), 0) FROM invoices i
+         WHERE i.customer_id = ca.customer_id AND i.issued_on >= ?),
+       (SELECT count(*) FROM collection_accounts o
+         WHERE o.customer_id = ca.customer_id AND o.id != ca.id
+           AND o.opened_on >= date(ca.opened_on, ?) AND o.opened_on < ca.opened_on)
+FROM collection_accounts ca JOIN customers c ON c.id = ca.customer_id
+WHERE ca.status = 'open'
+"""
+
+
 def open_accounts(store: Store, today: date) -> list[OpenAccount]:
     """Every open collection account with what orders the worklist."""
-    with store.engine.connect() as conn:
-        rows = list(conn.exec_driver_sql(
-            "SELECT ca.id, ca.customer_id, c.display_name, c.account_number, ca.opened_on, "
-            "ca.placed_balance_cents, c.risk_score, ca.disputed_on, ca.treatment, "
-            "ca.validation_notice_sent_on "
-            "FROM collection_accounts ca JOIN customers c ON c.id = ca.customer_id "
-            "WHERE ca.status = 'open'"))
-        customers = sorted({str(r[1]) for r in rows})
-        value = _customer_value(conn, customers, today)
-        placed = _placements(conn, customers)
-    out: list[OpenAccount] = []
-    for (account_id, customer_id, name, number, opened, balance, risk, disputed, treatment,
-         notice) in rows:
-        opened_on = _date(opened) or today
-        year_before = opened_on - timedelta(days=VALUE_DAYS)
-        before = sum(1 for (other, on) in placed.get(str(customer_id), ())
-                     if other != account_id and year_before <= on < opened_on)
-        out.append(OpenAccount(
-            str(account_id), str(customer_id), str(name or ""), str(number or ""), opened_on,
-            int(balance or 0), int(risk or 0), value.get(str(customer_id), 0), before,
-            _date(disputed), str(treatment or ""), _date(notice)))
-    return out
-
-
-def _customer_value(conn: Connection, customers: Sequence[str], today: date) -> dict[str, int]:
     since = (today - timedelta(days=VALUE_DAYS)).isoformat()
-    value: dict[str, int] = {}
-    for marks, part in _chunks(customers):
-        for customer_id, total in conn.exec_driver_sql(
-                f"SELECT customer_id, SUM(total_cents) FROM invoices "
-                f"WHERE customer_id IN ({marks}) AND issued_on >= ? GROUP BY customer_id",
-                (*part, since)):
-            value[str(customer_id)] = int(total or 0)
-    return value
-
-
-def _placements(conn: Connection, customers: Sequence[str]) -> dict[str, list[tuple[str, date]]]:
-    placed: dict[str, list[tuple[str, date]]] = {}
-    for marks, part in _chunks(customers):
-        for account_id, customer_id, opened in conn.exec_driver_sql(
-                f"SELECT id, customer_id, opened_on FROM collection_accounts "
-                f"WHERE customer_id IN ({marks})", tuple(part)):
-            on = _date(opened)
-            if on is not None:
-                placed.setdefault(str(customer_id), []).append((str(account_id), on))
-    return placed
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        rows = cursor.execute(_OPEN_SQL, (since, f"-{VALUE_DAYS} days")).fetchall()
+        cursor.close()
+    finally:
+        raw.close()
+    return [
+        OpenAccount(str(account_id), str(customer_id), str(name or ""), str(number or ""),
+                    _date(opened) or today, int(balance or 0), int(risk or 0), int(value),
+                    int(before), _date(disputed), str(treatment or ""), _date(notice))
+        for (account_id, customer_id, name, number, opened, balance, risk, disputed,
+             treatment, notice, value, before) in rows]
 
 
 def call_context(store: Store, accounts: Sequence[OpenAccount],
