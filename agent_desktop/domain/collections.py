@@ -401,11 +401,44 @@ def priority_score(account: WorklistAccount, days_past_due: int) -> int:
 
 
 def _score(account: WorklistAccount, bucket: AgingBucket) -> int:
-    risk = min(max(account.risk, 0), 100)
-    return (_BUCKET_POINTS[bucket]
-            + min(max(account.balance_cents, 0) // 10_000, 30)
-            + risk // 5
-            + min(max(account.customer_value_cents, 0) // 100_000, 10))
+    return (_points(bucket, account.balance_cents, account.risk)
+            + min(max(account.customer_value_cents, 0) // 100_000, MAX_VALUE_POINTS))
+
+
+def _points(bucket: AgingBucket, balance_cents: int, risk: int) -> int:
+    """A score's points but the customer value's."""
+    return (_BUCKET_POINTS[bucket] + min(max(balance_cents, 0) // 10_000, 30)
+            + min(max(risk, 0), 100) // 5)
+
+
+MAX_VALUE_POINTS = 10
+"""The most a customer's value adds to a priority score."""
+
+
+def shortlist(accounts: Iterable[tuple[str, int, date, int]], today: date, limit: int
+              ) -> list[str]:
+    """The ids of the accounts that may be among the first ``limit`` of ``prioritize``
+    whatever their customer's value turns out to be, from (account id, balance cents,
+    past due since, risk) alone: the value adds at most ``MAX_VALUE_POINTS`` to a score
+    and never changes an aging bucket, so this is exact: ``prioritize`` over the
+    shortlisted accounts (with their values) gives the same first ``limit``."""
+    rank = {bucket: i for i, bucket in enumerate(AgingBucket)}
+    keyed: list[tuple[int, int, str]] = []
+    for account_id, balance, since, risk in accounts:
+        days = (today - since).days
+        if days < 1 or balance <= 0:
+            continue
+        bucket = aging_bucket(days)
+        keyed.append((rank[bucket], _points(bucket, balance, risk), account_id))
+    if len(keyed) <= limit:
+        return [account_id for _, _, account_id in keyed]
+    # The limit-th best (bucket, score) before values: every final score is at least its
+    # score here, so the limit-th final score is at least this one.
+    cut_rank, cut_score, _ = heapq.nlargest(max(limit, 1), keyed,
+                                            key=lambda k: (k[0], k[1]))[-1]
+    return [account_id for bucket_rank, score, account_id in keyed
+            if bucket_rank > cut_rank
+            or (bucket_rank == cut_rank and score + MAX_VALUE_POINTS >= cut_score)]
 
 
 def prioritize(accounts: Iterable[WorklistAccount], today: date,

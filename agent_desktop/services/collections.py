@@ -184,7 +184,11 @@ def worklist(store: Store, now: datetime, limit: int = DEFAULT_LIMIT,
     zone = agent_zone(local_zone)
     local_now = now.astimezone(zone)
     today = local_now.date()
-    accounts = {a.account_id: a for a in reads.open_accounts(store, today)}
+    # Every open debt is ranked; the rest of what orders them (the customer's value and
+    # earlier debts: most of the read's cost) is read only for those that may make the
+    # list.
+    ids = rules.shortlist(reads.ranking_rows(store), today, max(limit, 0))
+    accounts = {a.account_id: a for a in reads.open_accounts_by_id(store, ids, today)}
     entries = rules.prioritize(
         (rules.WorklistAccount(a.account_id, a.balance_cents, a.past_due_since, a.risk,
                                a.customer_value_cents, a.times_late_before)

@@ -146,39 +146,75 @@ def _chunks(ids: Sequence[str]) -> Iterator[tuple[str, list[str]]]:
         yield ", ".join("?" for _ in part), part
 
 
-# One pass over the open debts, with each customer's last-year billing (their value) and
-# how many other debts were placed on them in the year before this one (repeat late
-# payers), both from indexes (invoices by customer and date, debts by customer).
 _OPEN_SQL = """
 SELECT ca.id, ca.customer_id, c.display_name, c.account_number, ca.opened_on,
        ca.placed_balance_cents, c.risk_score, ca.disputed_on, ca.treatment,
-       ca.validation_notice_sent_on,
+       ca.validation_notice_sent_on {facts}
+FROM collection_accounts ca JOIN customers c ON c.id = ca.customer_id
+WHERE ca.status = 'open' {only}
+"""
+# Each customer's last-year billing (their value) and how many other debts were placed on
+# them in the year before this one (repeat late payers), both from indexes (invoices by
+# customer and date, debts by customer).
+_FACTS_SQL = """,
        (SELECT coalesce(SUM(i.total_cents), 0) FROM invoices i
          WHERE i.customer_id = ca.customer_id AND i.issued_on >= ?),
        (SELECT count(*) FROM collection_accounts o
          WHERE o.customer_id = ca.customer_id AND o.id != ca.id
-           AND o.opened_on >= date(ca.opened_on, ?) AND o.opened_on < ca.opened_on)
-FROM collection_accounts ca JOIN customers c ON c.id = ca.customer_id
-WHERE ca.status = 'open'
-"""
+           AND o.opened_on >= date(ca.opened_on, ?) AND o.opened_on < ca.opened_on)"""
 
 
 def open_accounts(store: Store, today: date) -> list[OpenAccount]:
     """Every open collection account with what orders the worklist."""
     since = (today - timedelta(days=VALUE_DAYS)).isoformat()
+    return _accounts(store, [(_OPEN_SQL.format(facts=_FACTS_SQL, only=""),
+                              (since, f"-{VALUE_DAYS} days"))], today)
+
+
+def ranking_rows(store: Store) -> list[tuple[str, int, date, int]]:
+    """(account id, balance cents, past due since, risk) of every open debt: what ranks
+    it before its customer's value is known (``domain.collections.shortlist``)."""
     raw = store.engine.raw_connection()
     try:
         cursor = raw.cursor()
-        rows = cursor.execute(_OPEN_SQL, (since, f"-{VALUE_DAYS} days")).fetchall()
+        rows = cursor.execute(
+            "SELECT ca.id, ca.placed_balance_cents, ca.opened_on, c.risk_score "
+            "FROM collection_accounts ca JOIN customers c ON c.id = ca.customer_id "
+            "WHERE ca.status = 'open'").fetchall()
+        cursor.close()
+    finally:
+        raw.close()
+    placed = timedelta(days=PLACED_AFTER_DAYS)
+    return [(str(account_id), int(balance or 0),
+             date.fromisoformat(str(opened)[:10]) - placed, int(risk or 0))
+            for account_id, balance, opened, risk in rows if opened]
+
+
+def open_accounts_by_id(store: Store, account_ids: Sequence[str], today: date
+                        ) -> list[OpenAccount]:
+    """These open accounts (as ``open_accounts`` reads them)."""
+    since = (today - timedelta(days=VALUE_DAYS)).isoformat()
+    return _accounts(store, [
+        (_OPEN_SQL.format(facts=_FACTS_SQL, only=f"AND ca.id IN ({marks})"),
+         (since, f"-{VALUE_DAYS} days", *part)) for marks, part in _chunks(account_ids)],
+        today)
+
+
+def _accounts(store: Store, queries: Sequence[tuple[str, tuple[object, ...]]], today: date
+              ) -> list[OpenAccount]:
+    raw = store.engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        rows = [row for sql, params in queries for row in cursor.execute(sql, params)]
         cursor.close()
     finally:
         raw.close()
     return [
-        OpenAccount(str(account_id), str(customer_id), str(name or ""), str(number or ""),
-                    _date(opened) or today, int(balance or 0), int(risk or 0), int(value),
-                    int(before), _date(disputed), str(treatment or ""), _date(notice))
-        for (account_id, customer_id, name, number, opened, balance, risk, disputed,
-             treatment, notice, value, before) in rows]
+        OpenAccount(str(r[0]), str(r[1]), str(r[2] or ""), str(r[3] or ""),
+                    date.fromisoformat(str(r[4])[:10]) if r[4] else today, int(r[5] or 0),
+                    int(r[6] or 0), int(r[10]), int(r[11]),
+                    _date(r[7]), str(r[8] or ""), _date(r[9]))
+        for r in rows]
 
 
 def call_context(store: Store, accounts: Sequence[OpenAccount],
