@@ -47,6 +47,21 @@ SETTINGS: tuple[Setting, ...] = (
         True,
         "Ask before closing a customer tab that has an unsaved note.",
     ),
+    # The dashboard's (services/dashboard.py): how its figures are counted and targeted.
+    Setting("fcr_window_days", 7,
+            "First-contact resolution: days within which a repeat contact (same customer, "
+            "same reason) means the first one did not resolve the issue.", (1, 3, 7, 14, 30)),
+    Setting("service_level_seconds", 20, "Service level: answered within this many seconds.",
+            (10, 15, 20, 30, 45, 60)),
+    Setting("service_level_target_pct", 80, "Service level target, in percent.",
+            (70, 75, 80, 85, 90, 95)),
+    Setting("short_abandon_seconds", 5,
+            "Callers who hang up within this many seconds are left out of service level.",
+            (0, 3, 5, 10)),
+    Setting("aht_target_seconds", 360, "Average handle time target (the trend's line).",
+            (240, 300, 360, 420, 480, 600)),
+    Setting("fcr_target_pct", 75, "First-contact resolution target, in percent.",
+            (60, 65, 70, 75, 80, 85, 90)),
 )
 _BY_KEY = {s.key: s for s in SETTINGS}
 

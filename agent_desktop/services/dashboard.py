@@ -45,6 +45,7 @@ else:  # numpy on first use: the window opens without it (pyqtgraph brings it la
 
     np = _LazyNumpy()
 
+from agent_desktop.platform.settings import SETTINGS as PLATFORM_SETTINGS
 from agent_desktop.platform.settings import Setting
 from agent_desktop.services import metrics
 from agent_desktop.storage.interactions import (
@@ -62,20 +63,12 @@ from agent_desktop.storage.store import Store
 
 # --- settings -----------------------------------------------------------------------------
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("fcr_window_days", 7,
-            "First-contact resolution: days within which a repeat contact (same customer, "
-            "same reason) means the first one did not resolve the issue.", (1, 3, 7, 14, 30)),
-    Setting("service_level_seconds", 20, "Service level: answered within this many seconds."),
-    Setting("service_level_target_pct", 80, "Service level target, in percent."),
-    Setting("short_abandon_seconds", 5,
-            "Callers who hang up within this many seconds are left out of service level."),
-    Setting("aht_target_seconds", 360, "Average handle time target (the trend's line)."),
-    Setting("fcr_target_pct", 75, "First-contact resolution target, in percent."),
-)
-"""The dashboard's settings, declared like platform/settings.py's (same fields). Read
-through the app's ``settings.get``; a key the settings file does not know yet falls back
-to the default here."""
+SETTINGS: tuple[Setting, ...] = tuple(
+    s for s in PLATFORM_SETTINGS if s.key in {
+        "fcr_window_days", "service_level_seconds", "service_level_target_pct",
+        "short_abandon_seconds", "aht_target_seconds", "fcr_target_pct"})
+"""The dashboard's settings (declared with the app's others in platform/settings.py, so
+the settings dialog, Ctrl+comma, offers them); read through the app's ``settings.get``."""
 
 _DEFAULTS = {s.key: s.default for s in SETTINGS}
 

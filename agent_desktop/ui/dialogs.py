@@ -55,6 +55,11 @@ SHORTCUTS: tuple[tuple[str, str], ...] = (
      "resume, cancel a service (retention offer first)"),
     ("Ctrl+Shift+O", "New order for the customer on screen (or resume their draft): Alt+N "
      "next, Alt+B back, Esc keeps a draft"),
+    ("Ctrl+D, Alt+O, Alt+R", "Collections: dial the debt, record the outcome, send the "
+     "reminder"),
+    ("Ctrl+5, Alt+L/T/A/S", "Dashboard: live floor, trends, team & agents, staffing"),
+    ("Alt+R, F5, Alt+D", "Dashboard: date range, refresh, what each figure means"),
+    ("Alt+C, Alt+X, Alt+P", "Dashboard: export the table (CSV), all tables (Excel), a PDF"),
     ("Ctrl+,", "Settings"),
     ("Ctrl+Shift+S", "Changes the sync server refused (needs attention)"),
     ("F1", "This list"),

@@ -685,6 +685,10 @@ class MainWindow(QMainWindow):
         self.cases.tick()
 
     def _setting_changed(self, key: str, _value: object) -> None:
+        from agent_desktop.services.dashboard import SETTINGS as DASHBOARD_SETTINGS
+
+        if any(s.key == key for s in DASHBOARD_SETTINGS) and self.dashboard.data is not None:
+            self.dashboard.refresh()  # the figures counted the new way
         if key in ("theme", "font_scale"):
             app = QApplication.instance()
             if isinstance(app, QApplication):

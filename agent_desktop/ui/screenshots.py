@@ -386,10 +386,10 @@ def _calls(window: MainWindow, customer: Customer360, shot: Shot) -> None:
     shot("59-call-wrap-up-missing", dialog)
     dialog.close()
     window.who.call.clear()
-    bar.on_agent(me)
-    bar.connected = False
-    bar.desk = None
+    bar.agent_view, bar.connected, bar.desk = None, False, None
+    bar._set_call(None)
     bar._show()
+    window.statusBar().clearMessage()
 
 
 def _dashboard(window: MainWindow, shot: Shot) -> None:
