@@ -350,3 +350,52 @@ def test_a_collections_call_from_the_worklist_by_keyboard(qtbot: QtBot, quiet_de
     assert (direction, queue, customer, code) == ("outbound", "collections",
                                                   item.customer_id, "PROMISE-TO-PAY")
     assert 4 <= int(str(dial)) <= 12 and int(str(talk)) == 105 - int(str(dial))
+
+
+def test_a_transfer_with_a_note_then_the_wrap_up_of_this_agents_part(
+        qtbot: QtBot, desk: Desk, store: Store) -> None:
+    from agent_desktop.ui.screens.call_bar.dialogs import TransferDialog
+
+    window, bar = desk.window, desk.window.call_bar
+    _ready_and_ring(qtbot, desk)
+    call = bar.call
+    assert call is not None
+    with qtbot.waitSignal(window.customers.customer_shown, timeout=15000):
+        _press(qtbot, window, Qt.Key.Key_F6)
+        qtbot.waitUntil(lambda: bar.match is not None, timeout=10000)
+        if bar.match is not None and bar.match.single is None:
+            qtbot.waitUntil(lambda: getattr(window, "caller_chooser", None) is not None,
+                            timeout=10000)
+            qtbot.keyClick(window.caller_chooser.items, Qt.Key.Key_Return)
+    desk.clock.advance(seconds=50)
+    _press(qtbot, window, Qt.Key.Key_F8)
+    qtbot.waitUntil(lambda: isinstance(getattr(window, "transfer_dialog", None),
+                                       TransferDialog)
+                    and window.transfer_dialog.isVisible(), timeout=10000)
+    dialog = window.transfer_dialog
+    assert dialog.queue.hasFocus()
+    assert dialog.queue.findData("billing") == -1  # not back to the queue it came from
+    qtbot.keyClicks(dialog.queue, "Sales")
+    assert dialog.queue.currentData() == "sales"
+    qtbot.keyClick(dialog.queue, Qt.Key.Key_Tab)
+    qtbot.keyClicks(dialog.note, "Wants the 1 Gig upgrade")
+    qtbot.keyClick(dialog.note, Qt.Key.Key_Return)
+    # This agent's part is over: after-call work, the wrap-up opens.
+    qtbot.waitUntil(lambda: isinstance(window.wrap_dialog, WrapUpDialog)
+                    and window.wrap_dialog.isVisible(), timeout=10000)
+    wrap = window.wrap_dialog
+    assert wrap is not None
+    qtbot.keyClicks(wrap.reason_filter, "upgrade")
+    qtbot.keyClick(wrap, Qt.Key.Key_W, Qt.KeyboardModifier.AltModifier)
+    qtbot.keyClicks(wrap.code_box, "Transferred")
+    assert wrap.code_box.currentData() == "TRANSFERRED"
+    desk.clock.advance(seconds=10)
+    with qtbot.waitSignal(bar.wrapped, timeout=10000):
+        qtbot.keyClick(wrap.reason_filter, Qt.Key.Key_Return,
+                       Qt.KeyboardModifier.ControlModifier)
+    window.sync.sync_now()  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: bool(_rows(store, "SELECT 1 FROM interactions WHERE id = ?",
+                                       call.id)), timeout=15000)
+    assert _rows(store, "SELECT transfers, talk_seconds, acw_seconds, reason_code, "
+                 "wrap_up_code FROM interactions WHERE id = ?", call.id) == [
+        (1, 50, 10, "ORDER-UPGRADE", "TRANSFERRED")]
