@@ -56,7 +56,8 @@ class Desk:
 
 
 def _desk(qtbot: QtBot, store: Store, tmp_path: Path, patience: float,
-          calls_per_hour: float = 3600) -> Iterator[Desk]:
+          calls_per_hour: float = 3600,
+          policy: WrapUpPolicy | None = None) -> Iterator[Desk]:
     url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
     prepare(url, seed_demo_users=True)
     seq = seed(url, str(store.path), None)
@@ -64,7 +65,8 @@ def _desk(qtbot: QtBot, store: Store, tmp_path: Path, patience: float,
     clock = Clock()
     acd = AcdConfig(calls_per_hour=calls_per_hour, simulated_agents=0, queue_mix={"billing": 1.0},
                     patience_mean_seconds=patience, known_caller_share=1.0,
-                    withheld_share=0.0, wrap_up=WrapUpPolicy(WrapUpMode.REQUIRED))
+                    withheld_share=0.0,
+                    wrap_up=policy or WrapUpPolicy(WrapUpMode.REQUIRED))
     app = create_app(url, clock=clock, acd=acd, cti_tick_seconds=0)
     with EmbeddedServer(app) as server:
         service = SyncService(store, server.url, "agent", auto_password=DEMO_PASSWORD)
@@ -100,6 +102,12 @@ def impatient_desk(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[Desk]
     # Callers give up after about 2 s (drawn from a seeded generator: the same each run),
     # well before a call rings out at the agent (20 s).
     yield from _desk(qtbot, store, tmp_path, patience=2.0)
+
+
+@pytest.fixture
+def time_boxed_desk(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[Desk]:
+    yield from _desk(qtbot, store, tmp_path, patience=10_000_000.0, policy=WrapUpPolicy(
+        WrapUpMode.TIME_BOXED, acw_limit_seconds=60, default_code="INFO-PROVIDED"))
 
 
 @pytest.fixture
@@ -399,3 +407,37 @@ def test_a_transfer_with_a_note_then_the_wrap_up_of_this_agents_part(
     assert _rows(store, "SELECT transfers, talk_seconds, acw_seconds, reason_code, "
                  "wrap_up_code FROM interactions WHERE id = ?", call.id) == [
         (1, 50, 10, "ORDER-UPGRADE", "TRANSFERRED")]
+
+
+def test_a_time_boxed_wrap_up_closes_by_itself_with_the_default_code(
+        qtbot: QtBot, time_boxed_desk: Desk, store: Store) -> None:
+    desk = time_boxed_desk
+    window, bar = desk.window, desk.window.call_bar
+    _ready_and_ring(qtbot, desk)
+    call = bar.call
+    assert call is not None
+    _press(qtbot, window, Qt.Key.Key_F6)
+    qtbot.waitUntil(lambda: bar.call is not None and bar.call.state == CallState.TALKING,
+                    timeout=10000)
+    desk.clock.advance(seconds=30)
+    _press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: isinstance(window.wrap_dialog, WrapUpDialog)
+                    and window.wrap_dialog.isVisible(), timeout=10000)
+    dialog = window.wrap_dialog
+    assert dialog is not None and "time-boxed" in dialog.rule.text()
+    qtbot.waitUntil(lambda: bar.agent_view is not None
+                    and bar.agent_view.acw_deadline is not None, timeout=10000)
+    assert "closes in" in bar.timer_label.text()
+    # The agent is away; a minute on, the phone system wraps the call up by itself.
+    messages: list[str] = []
+    bar.notice.connect(messages.append)
+    desk.clock.advance(seconds=61)
+    with qtbot.waitSignal(bar.wrapped, timeout=10000):
+        desk.phone.me()
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=10000)
+    assert messages, "the agent is told the call was wrapped for them"
+    window.sync.sync_now()  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: bool(_rows(store, "SELECT 1 FROM interactions WHERE id = ?",
+                                       call.id)), timeout=15000)
+    assert _rows(store, "SELECT wrap_up_code, acw_seconds FROM interactions WHERE id = ?",
+                 call.id) == [("INFO-PROVIDED", 60)]
