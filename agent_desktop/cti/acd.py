@@ -8,9 +8,7 @@ backoff, and the server's ``hello`` on every (re)connect carries the agent's who
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -31,6 +29,7 @@ from agent_desktop.sync.cti_protocol import (
     WrapRequest,
 )
 from agent_desktop.sync.engine import backoff_seconds
+from agent_desktop.sync.events import interrupt
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -146,15 +145,7 @@ class AcdAdapter(TelephonyAdapter):
 
     def stop(self) -> None:
         self._stop.set()
-        response = self._response
-        if response is not None:
-            # Closing the client does not wake a thread blocked reading the stream;
-            # shutting the socket down does.
-            stream = response.extensions.get("network_stream")
-            sock = stream.get_extra_info("socket") if stream is not None else None
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+        interrupt(self._response)
         if self._thread is not None and self._thread.is_alive():
             self._thread.join(timeout=10)
         self._http.close()

@@ -339,6 +339,19 @@ def _ago(seconds: float) -> str:
     return f"{seconds // 86400} days"
 
 
+def _open_debt(conn: Any, account_id: str, who: AgentContext, today: date, now: datetime
+               ) -> reads.DebtState:
+    """The debt as it is now, or DebtClosed saying why nothing more can be done with it
+    (gone from the store, paid or closed meanwhile, by whom and how long ago)."""
+    state = reads.debt_state(conn, account_id, today)
+    if state is None:
+        raise DebtClosed("This debt is no longer in the local store; the list is refreshed.")
+    closed = _closed_reason(state, who, now)
+    if closed:
+        raise DebtClosed(closed)
+    return state
+
+
 def _closed_reason(state: reads.DebtState, who: AgentContext | None, now: datetime) -> str:
     if state.status != "open":
         return (f"This debt is {state.status.replace('_', ' ')} now: nothing left to collect; "
@@ -401,13 +414,7 @@ def record_collection_outcome(
     outcome = rules.Outcome(entry.outcome)
     with store.transaction() as session:
         conn = session.connection()
-        state = reads.debt_state(conn, account_id, today)
-        if state is None:
-            raise DebtClosed("This debt is no longer in the local store; the list is "
-                             "refreshed.")
-        closed = _closed_reason(state, who, now)
-        if closed:
-            raise DebtClosed(closed)
+        state = _open_debt(conn, account_id, who, today, now)
         if state.disputed_on is not None and outcome in (
                 rules.Outcome.PROMISE_TO_PAY, rules.Outcome.ARRANGEMENT,
                 rules.Outcome.CALLBACK_REQUESTED, rules.Outcome.PAYMENT_TAKEN):
@@ -484,13 +491,7 @@ def send_reminder(store: Store, who: AgentContext, account_id: str, *,
     today = now.astimezone(agent_zone(local_zone)).date()
     with store.transaction() as session:
         conn = session.connection()
-        state = reads.debt_state(conn, account_id, today)
-        if state is None:
-            raise DebtClosed("This debt is no longer in the local store; the list is "
-                             "refreshed.")
-        closed = _closed_reason(state, who, now)
-        if closed:
-            raise DebtClosed(closed)
+        state = _open_debt(conn, account_id, who, today, now)
         account = reads.OpenAccount(state.account_id, state.customer_id, "", "", today,
                                     state.placed_balance_cents, 0, 0, 0, state.disputed_on)
         restrictions = reads.call_context(store, [account], now)[account_id].restrictions

@@ -20,6 +20,18 @@ from agent_desktop.sync.engine import backoff_seconds
 log = logging.getLogger(__name__)
 
 
+def interrupt(response: httpx.Response | None) -> None:
+    """Wake the thread reading ``response``'s stream: closing the client does not, shutting
+    the socket down does (the read returns at once, as if the server hung up)."""
+    if response is None:
+        return
+    stream = response.extensions.get("network_stream")
+    sock = stream.get_extra_info("socket") if stream is not None else None
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 class PokeListener:
     def __init__(self, base_url: str, token: Callable[[], str | None],
                  on_poke: Callable[[], None], *,
@@ -40,15 +52,7 @@ class PokeListener:
 
     def stop(self) -> None:
         self._stop.set()
-        response = self._response
-        if response is not None:
-            # Closing the client does not wake a thread blocked reading the stream; shutting
-            # the socket down does (the read returns at once, as if the server hung up).
-            stream = response.extensions.get("network_stream")
-            sock = stream.get_extra_info("socket") if stream is not None else None
-            if sock is not None:
-                with contextlib.suppress(OSError):
-                    sock.shutdown(socket.SHUT_RDWR)
+        interrupt(self._response)
         if self._thread.is_alive():
             self._thread.join(timeout=10)
         self._http.close()
