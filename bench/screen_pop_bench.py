@@ -26,9 +26,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QEventLoop, QTimer
-from PySide6.QtWidgets import QApplication
 
 from bench.common import report
+from bench.qt_window import idle, open_window
 
 
 def main() -> None:
@@ -36,23 +36,11 @@ def main() -> None:
     ap.add_argument("--store", type=Path, required=True)
     ap.add_argument("--samples", type=int, default=60)
     a = ap.parse_args()
-    os.environ.setdefault("AGENT_DESKTOP_HOME", "/tmp/agent-desktop-bench-home")
-    from agent_desktop.app import build_window, configure_qt_settings
     from agent_desktop.domain.calls import AgentState, CallState
-    from agent_desktop.platform.settings import Settings
     from agent_desktop.services.calls import CallDesk
-    from agent_desktop.storage.store import open_store
     from agent_desktop.sync.cti_protocol import AgentView, CallView, CtiEvent
-    from agent_desktop.ui import theme
 
-    app = QApplication([])
-    configure_qt_settings()
-    theme.apply(app, "light")
-    store = open_store(a.store)
-    window = build_window(store, "agent", Settings())
-    window.resize(1440, 900)
-    window.show()
-    app.processEvents()
+    _app, window, store = open_window(a.store)  # the app must stay referenced
     raw = sqlite3.connect(a.store)
     n = raw.execute("SELECT count(*) FROM customers").fetchone()[0]
     rng = random.Random(5)
@@ -88,11 +76,6 @@ def main() -> None:
 
     attach()
     seq = [0]
-
-    def idle(ms: int = 900) -> None:
-        loop = QEventLoop()
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
 
     def pop(number: str) -> float:
         seq[0] += 1

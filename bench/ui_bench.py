@@ -20,9 +20,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QEventLoop, QTimer
-from PySide6.QtWidgets import QApplication
 
 from bench.common import report
+from bench.qt_window import idle, open_window
 
 
 def rss_mb() -> float:
@@ -37,33 +37,13 @@ def main() -> None:
     ap.add_argument("--store", type=Path, required=True)
     ap.add_argument("--samples", type=int, default=60)
     a = ap.parse_args()
-    os.environ.setdefault("AGENT_DESKTOP_HOME", "/tmp/agent-desktop-bench-home")
-    from agent_desktop.app import build_window, configure_qt_settings
-    from agent_desktop.platform.settings import Settings
-    from agent_desktop.storage.store import open_store
-    from agent_desktop.ui import theme
-
-    app = QApplication([])
-    configure_qt_settings()
-    theme.apply(app, "light")
-    store = open_store(a.store)
-    window = build_window(store, "agent", Settings())
-    window.resize(1440, 900)
-    window.show()
-    app.processEvents()
+    app, window, store = open_window(a.store)
     raw = sqlite3.connect(a.store)
     n = raw.execute("SELECT count(*) FROM customers").fetchone()[0]
     rng = random.Random(3)
     ids = [raw.execute("SELECT id, display_name FROM customers WHERE rowid = ?",
                        (rng.randrange(1, n + 1),)).fetchone() for _ in range(a.samples + 1)]
     rss_before = rss_mb()
-
-    def idle(ms: int = 900) -> None:
-        # Between two calls an agent is never faster than this; the app uses such idle
-        # time to build the next 360 view ahead (CustomersPage.prepare_spare).
-        loop = QEventLoop()
-        QTimer.singleShot(ms, loop.quit)
-        loop.exec()
 
     def open_and_paint(cid: str, name: str) -> float:
         loop = QEventLoop()
