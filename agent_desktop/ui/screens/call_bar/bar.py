@@ -40,7 +40,13 @@ from agent_desktop.domain.errors import UserFacingError
 from agent_desktop.services.calls import CallDesk, CallerMatch, match_caller, not_ready_reasons
 from agent_desktop.services.customer_search import format_phone
 from agent_desktop.storage.store import Store
-from agent_desktop.sync.cti_protocol import AgentView, CallView, CtiEvent, FloorView
+from agent_desktop.sync.cti_protocol import (
+    AgentView,
+    CallView,
+    CtiEvent,
+    FloorView,
+    WrapRequest,
+)
 from agent_desktop.ui.tasks import Op
 
 log = logging.getLogger(__name__)
@@ -176,7 +182,7 @@ class CallBar(QFrame):
         if recovered and before is not None and (view.call is None
                                                  or view.call.id != before.id):
             self.notice.emit("The phone connection dropped for a moment; the call with "
-                             f"{caller_id_words(before.caller_id)} ended meanwhile.")
+                             f"{_number(before.caller_id)} ended meanwhile.")
         if view.call is not None and view.call.state == CallState.WRAP_UP:
             self._ask_wrap(view.call)
         self._show()
@@ -297,7 +303,7 @@ class CallBar(QFrame):
         self.notice.emit(f"Transferred to {call.queue}. Wrap up your part of the call.")
         self.refresh()
 
-    def wrap(self, request: Any, done: Callable[[AgentView], None],
+    def wrap(self, request: WrapRequest, done: Callable[[AgentView], None],
              failed: Callable[[BaseException], None]) -> None:
         call = self.call
         if call is None:
