@@ -7,3 +7,8 @@
 It uses only ``agent_desktop.domain`` and ``agent_desktop.sync.protocol`` from the app
 (an import-linter contract); its store is its own (``server_stub.store``).
 """
+
+# The mutation registry first: its appliers' modules (orders, cases, payments...) import
+# it back, which only works when it is the one being loaded, whichever module a caller
+# imports first.
+import server_stub.mutations  # noqa: F401  (registers every applier)

@@ -18,6 +18,11 @@ one seeded ``random.Random``, so the same seed and the same times give the same 
 - Every finished call yields an ``interactions`` row (``take_records``), exactly the
   client table's fields, and every change for a human agent a :class:`CtiEvent`
   (``take_events``). The caller persists and delivers them.
+- Every finished stretch of an agent in one state (available, offered, on a call, after
+  call work, not ready with its reason, logged out) yields an ``agent_states`` row
+  (``take_state_records``) when it ends, for agents with an ``agents`` row (simulated
+  ones included): the history occupancy is measured against. A stretch still going on is
+  not recorded until it ends.
 
 Events are processed in time order from one timer heap (arrivals included), so a call's
 seconds are exact whatever the tick interval. Refusals raise ``ApiError`` with the
@@ -330,9 +335,12 @@ class ContactCenter:
         self._day: date = start.date()
         self.stats: dict[str, _QueueStats] = {q.name: _QueueStats() for q in QUEUES}
         self._records: list[dict[str, Any]] = []
+        self._state_records: list[dict[str, Any]] = []
         self._events: list[tuple[str, CtiEvent]] = []
         self.floor_version = 0
         self._ids = random.Random(self.config.seed * 7919 + 1)
+        # Its own stream, so recording states leaves the calls' ids as they were.
+        self._state_ids = random.Random(self.config.seed * 7919 + 2)
         self._mix = [(name, w) for name, w in self.config.queue_mix.items() if w > 0]
         self._last_prune = start
         for profile in self._pick_simulated(directory.agents):
@@ -378,6 +386,15 @@ class ContactCenter:
     def requeue_records(self, records: list[dict[str, Any]]) -> None:
         """Rows that could not be written: kept to be taken again (before newer ones)."""
         self._records[:0] = records
+
+    def take_state_records(self) -> list[dict[str, Any]]:
+        """The agent_states rows (finished state intervals) since the last call, in order."""
+        records, self._state_records = self._state_records, []
+        return records
+
+    def requeue_state_records(self, records: list[dict[str, Any]]) -> None:
+        """State rows that could not be written: kept to be taken again (before newer)."""
+        self._state_records[:0] = records
 
     def take_events(self) -> list[tuple[str, CtiEvent]]:
         """(agent_id, event) for the human agents, in order, since the last call."""
@@ -488,6 +505,7 @@ class ContactCenter:
         return self._agent_view(agent)
 
     def _set_state(self, agent: _Agent, state: AgentState, reason: str = "") -> None:
+        self._record_state(agent)
         agent.state, agent.reason, agent.since = state, reason, self.now
         agent.idle_since = self.now if state == AgentState.AVAILABLE else None
         if state != AgentState.AFTER_CALL_WORK:
@@ -709,6 +727,20 @@ class ContactCenter:
         return self.call_view(call)
 
     # --- recording --------------------------------------------------------------------
+
+    def _record_state(self, agent: _Agent) -> None:
+        """The agent's current state ends now: its ``agent_states`` row (none for a person
+        without an ``agents`` row, whom no desk could link, nor for an empty stretch)."""
+        if not agent.profile.synced or self.now <= agent.since:
+            return
+        started, ended = agent.since, self.now
+        self._state_records.append({
+            "id": f"{self._state_ids.getrandbits(128):032x}",
+            "agent_id": agent.profile.agent_id, "state": agent.state.value,
+            "reason": agent.reason[:32], "started_at": iso(started), "ended_at": iso(ended),
+            "seconds": _whole(_seconds(ended, started)),
+            "created_at": iso(started), "updated_at": iso(ended), "version": 1,
+        })
 
     def _record(self, call: _Call, agent_id: str | None, wrap: WrapUp, acw: float,
                 survey: tuple[int | None, int | None] = (None, None)) -> None:

@@ -1,8 +1,8 @@
 """The simulated contact center's HTTP face: /v1/cti/... (agent_desktop.sync.cti_protocol).
 
 - :class:`CtiDesk` holds the :class:`~server_stub.acd.ContactCenter`, ticks it, writes the
-  ``interactions`` rows it produces through the app's writer thread (then pokes every
-  desk to pull them), and hands each human agent's events to their open streams.
+  ``interactions`` and ``agent_states`` rows it produces through the app's writer thread
+  (then pokes every desk to pull them), and hands each human agent's events to their open streams.
 - :class:`CtiHub` is the fan-out of those events (asyncio, on the event loop, like
   server_stub.events): per agent, plus the supervisors' floor, coalesced to a few a second.
 - :func:`cti_router` is the routes. The engine raises ApiError with the contract's codes;
@@ -124,10 +124,13 @@ def customer_exists(sessions: sessionmaker[Session], customer_id: str) -> bool:
 
 
 def write_interactions(sessions: sessionmaker[Session], rows: list[dict[str, Any]],
-                       now: datetime) -> int:
-    """Insert the calls' interactions rows in one transaction; the highest change_seq."""
+                       now: datetime, state_rows: list[dict[str, Any]] | None = None) -> int:
+    """Insert the calls' interactions rows and the agents' finished state intervals
+    (``agent_states``) in one transaction; the highest change_seq."""
     with sessions() as session, session.begin():
-        return max(put_row(session, "interactions", row["id"], row, now) for row in rows)
+        return max([put_row(session, "interactions", row["id"], row, now) for row in rows]
+                   + [put_row(session, "agent_states", row["id"], row, now)
+                      for row in state_rows or ()])
 
 
 # --- event fan-out (on the event loop) ---------------------------------------------------
@@ -236,6 +239,7 @@ class CtiDesk:
         self._floor_seen = -1
         self._floor_cache: tuple[int, str] | None = None
         self.recorded = 0          # interactions rows written so far
+        self.states_recorded = 0   # agent_states rows written so far
         self.write_seconds = 0.0   # time spent writing them (queue wait included)
 
     def open(self) -> None:
@@ -307,21 +311,24 @@ class CtiDesk:
         center = await self.center()
         async with self._locks()[1]:
             records = center.take_records()
+            states = center.take_state_records()
             events = center.take_events()
-            if records:
+            if records or states:
                 now = self.clock()
                 started = asyncio.get_running_loop().time()
                 try:
                     seq = await self._write(partial(write_interactions, self.sessions,
-                                                    records, now))
+                                                    records, now, states))
                 except asyncio.CancelledError:
                     raise
                 except Exception:
-                    log.exception("recording %d calls failed; trying again on the next tick",
-                                  len(records))
+                    log.exception("recording %d calls and %d agent states failed; trying "
+                                  "again on the next tick", len(records), len(states))
                     center.requeue_records(records)
+                    center.requeue_state_records(states)
                 else:
                     self.recorded += len(records)
+                    self.states_recorded += len(states)
                     self.write_seconds += asyncio.get_running_loop().time() - started
                     self._poke(seq)
             for agent_id, event in events:

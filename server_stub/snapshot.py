@@ -64,6 +64,11 @@ def store_rows(conn: sqlite3.Connection, table: str) -> Iterator[tuple[str, dict
         yield "/".join(str(row[k]) for k in key), row
 
 
+def _has_table(conn: sqlite3.Connection, table: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                        (table,)).fetchone() is not None
+
+
 def _schema_revision(conn: sqlite3.Connection) -> str:
     try:
         found = conn.execute("SELECT version_num FROM alembic_version").fetchone()
@@ -128,6 +133,8 @@ def _seed_any(engine: Engine, source: sqlite3.Connection,
         now = datetime.now(UTC)
         for table in SYNCED_TABLES:
             batch: list[dict[str, Any]] = []
+            if not _has_table(source, table):
+                continue  # a store older than the table (e.g. agent_states): nothing to load
             for row_id, data in store_rows(source, table):
                 seq += 1
                 batch.append({"table_name": table, "id": row_id, "data": data,
@@ -186,6 +193,8 @@ def _copy_rows(cur: sqlite3.Cursor, progress: Callable[[str, int], None] | None)
     seq = 0
     for table in SYNCED_TABLES:
         info = cur.execute(f'PRAGMA seed.table_info("{table}")').fetchall()
+        if not info:
+            continue  # a store older than the table (e.g. agent_states): nothing to copy
         fields = ", ".join(
             f"'{name}', " + (f'json("{name}")' if str(kind).upper() == "JSON" else f'"{name}"')
             for _cid, name, kind, *_rest in info)

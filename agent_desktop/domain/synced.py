@@ -22,6 +22,7 @@ SYNCED_TABLES: tuple[str, ...] = (
     "payments",
     "adjustments",
     "interactions",
+    "agent_states",
     "cases",
     "case_events",
     "case_articles",

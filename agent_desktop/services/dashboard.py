@@ -15,7 +15,11 @@ second (docs/PERFORMANCE.md, Dashboards):
   every table and series is read off those cubes; 0/1 parts are summed two at a time
   (packed into one float64 weight, exact below 2**53);
 * the FCR "next contact about the same thing" gap of each interaction does not depend on
-  the range, so it is found once per load with one lexsort and kept.
+  the range, so it is found once per load with one lexsort and kept;
+* occupancy divides handle time by the ready + busy seconds of the agents' state history
+  (``agent_states``, recorded by the phone system as each interval ends), read per agent
+  and hour for the range with one small GROUP BY: only the handle time of agent-days that
+  have state history counts, so older interactions without it do not inflate the figure.
 
 No Qt here: the page calls :meth:`DashboardService.load` on a worker thread.
 """
@@ -56,8 +60,10 @@ from agent_desktop.storage.interactions import (
     GrowingArray,
     InteractionColumns,
     InteractionRow,
+    StateSeconds,
     read_agents,
     read_rows,
+    read_state_seconds,
 )
 from agent_desktop.storage.store import Store
 
@@ -167,9 +173,13 @@ FIGURE_TITLES: dict[str, str] = {
     "data_problems": "No end time",
 }
 
-OCCUPANCY_NOTE = ("Occupancy needs the agents' logged-in ready and busy time, which the "
-                  "store does not hold yet: it shows \u2014 until agent state history is "
-                  "recorded.")
+OCCUPANCY_NOTE = ("Occupancy counts from agent state history, recorded since the phone "
+                  "system started; none in this range, so it shows \u2014.")
+"""The notice when a range has contacts but no state history (e.g. the demo's older days)."""
+
+OCCUPANCY_HOW = ("Ready = available or ringing, busy = on a call or in after-call work, "
+                 "from the agents' state history; only the handle time of agent-days with "
+                 "state history counts. An interval counts in the hour it started.")
 
 
 def definition_text(figure: str) -> str:
@@ -182,7 +192,7 @@ def definition_text(figure: str) -> str:
     d = metrics.DEFINITIONS[figure]
     text = f"{d.name}: {d.words}\n= {d.formula}"
     if figure == "occupancy":
-        text += "\n" + OCCUPANCY_NOTE
+        text += "\n" + OCCUPANCY_HOW
     return text
 
 
@@ -279,6 +289,7 @@ class DashboardData:
     me: Row | None = None            # an agent's own figures ...
     my_team: Row | None = None       # ... against their team's
     interactions_in_store: int = 0
+    occupancy_note: str = ""         # why occupancy shows an em dash ("" when shown)
     timings_ms: Mapping[str, float] = field(default_factory=dict)
 
     @property
@@ -551,15 +562,75 @@ def _subset(parts: Mapping[str, np.ndarray], rows: np.ndarray) -> dict[str, np.n
     return out
 
 
-def _figures(summed: Mapping[str, Any], i: int | np.ndarray | None
+def _figures(summed: Mapping[str, Any], i: int | np.ndarray | None, extra_state_s: int = 0
              ) -> dict[str, float | int | None]:
+    """The figures of the group(s) ``i`` of ``summed`` (None: all of it). Occupancy comes
+    from ``occ_handle_s`` / ``occ_state_s`` when ``summed`` has them (plus
+    ``extra_state_s``: state time of agents with no slot), else it is None."""
     if i is None:
         t = {name: int(np.sum(v)) for name, v in summed.items()}
     elif isinstance(i, int):
         t = {name: int(v[i]) for name, v in summed.items()}
     else:
         t = {name: int(v[i].sum()) for name, v in summed.items()}
-    return metrics.figures_from_parts(t, None)
+    if "occ_state_s" not in t:
+        return metrics.figures_from_parts(t, None)
+    return metrics.figures_from_parts(t, t["occ_state_s"] + extra_state_s, t["occ_handle_s"])
+
+
+_DAY_KEY = 2**24  # local days since the epoch stay far below this
+
+
+@dataclass(frozen=True)
+class _Occupancy:
+    """Occupancy's sums for one load: per agent slot (as ``per_agent``) and per period,
+    the handle seconds of agent-days with state history and the ready + busy seconds."""
+
+    slot_handle: np.ndarray
+    slot_state: np.ndarray
+    period_handle: np.ndarray
+    period_state: np.ndarray
+    unslotted: dict[str, int]          # agent id -> state seconds, agents with no slot
+
+
+def _occupancy(cols: InteractionColumns, states: StateSeconds, agent_code: np.ndarray,
+               hours: np.ndarray, period: np.ndarray, handle_s: np.ndarray, n_agents: int,
+               n_p: int, lo_h: int, hours_per_period: int, n_periods: int) -> _Occupancy:
+    """Occupancy's numerator and denominator for the range's rows (``agent_code``,
+    local ``hours`` and ``period`` of each, ``handle_s`` 0 unless it counts in AHT)."""
+    slot_of = {a: i + 1 for i, a in enumerate(cols.agent_ids)}
+    total = states.total
+    st_slot = np.array([slot_of.get(a, -1) for a in states.agent_ids],
+                       dtype=np.int64)[states.agent] if len(states) \
+        else np.zeros(0, dtype=np.int64)
+    with_time = total > 0
+    days = states.hour // 24
+    keys = np.unique(st_slot[with_time & (st_slot > 0)] * _DAY_KEY + days[with_time & (
+        st_slot > 0)])
+    counted = np.isin(agent_code * _DAY_KEY + hours.astype(np.int64) // 24, keys) \
+        if len(keys) else np.zeros(len(agent_code), dtype=bool)
+    occupied = np.where(counted, handle_s, 0.0)
+    slotted = st_slot > 0
+    slot_state = np.bincount(st_slot[slotted], weights=total[slotted],
+                             minlength=n_agents)[:n_agents]
+    st_period = (states.hour - lo_h) // max(hours_per_period, 1)
+    in_range = (st_period >= 0) & (st_period < max(n_periods, 1))
+    period_state = np.bincount(st_period[in_range], weights=total[in_range],
+                               minlength=n_p)[:n_p]
+    unslotted: dict[str, int] = {}
+    for code in np.flatnonzero(np.bincount(states.agent[~slotted],
+                                           minlength=len(states.agent_ids))):
+        agent_id = states.agent_ids[int(code)]
+        unslotted[agent_id] = int(total[~slotted][states.agent[~slotted] == code].sum())
+    return _Occupancy(
+        slot_handle=np.rint(np.bincount(agent_code, weights=occupied,
+                                        minlength=n_agents)).astype(np.int64),
+        slot_state=np.rint(slot_state).astype(np.int64),
+        period_handle=np.rint(np.bincount(period, weights=occupied, minlength=n_p)
+                              ).astype(np.int64)[:n_p],
+        period_state=np.rint(period_state).astype(np.int64),
+        unslotted=unslotted,
+    )
 
 
 def _local_day(epoch: int, offset_s: int) -> date:
@@ -636,17 +707,21 @@ class DashboardService:
             gap = self._fcr.gap
             agents = self._agents
         t_gap = time.perf_counter()
+        states = read_state_seconds(self.store, _epoch(start, off), _epoch(end, off), off)
+        t_states = time.perf_counter()
         data = self._compute(cols, gap, agents, start, end, range_words, s, off,
-                             trend_agent, trend_team, me)
+                             trend_agent, trend_team, me, states)
         t_done = time.perf_counter()
         timings = {"read": (t_read - t0) * 1000, "fcr_gap": (t_gap - t_read) * 1000,
-                   "compute": (t_done - t_gap) * 1000}
+                   "states": (t_states - t_gap) * 1000,
+                   "compute": (t_done - t_states) * 1000}
         return replace(data, timings_ms=timings)
 
     def _compute(self, cols: InteractionColumns, gap: np.ndarray,
                  agents: tuple[AgentRow, ...], start: date, end: date, range_words: str,
                  s: DashboardSettings, off: int, trend_agent: str | None,
-                 trend_team: str | None, me: str | None) -> DashboardData:
+                 trend_team: str | None, me: str | None,
+                 states: StateSeconds | None = None) -> DashboardData:
         lo_t, hi_t = _epoch(start, off), _epoch(end, off)
         lo = int(np.searchsorted(cols.offered, lo_t, side="left"))
         hi = int(np.searchsorted(cols.offered, hi_t, side="left"))
@@ -692,8 +767,18 @@ class DashboardService:
         n_q, n_r = max(len(cols.queues), 1), max(len(cols.reasons), 1)
         qr = _sum_by(parts, cols.queue[sl].astype(np.int64) * n_r + cols.reason[sl], n_q * n_r)
         qr = {k: v.reshape(n_q, n_r) for k, v in qr.items()}
+        occ = _occupancy(cols, states or StateSeconds(), agent_code, hours, period,
+                         parts["handle_s"], n_agents, n_p, (lo_t + off) // 3600,
+                         step // 3600, n_periods)
+        per_agent["occ_handle_s"], per_agent["occ_state_s"] = occ.slot_handle, occ.slot_state
+        per_period["occ_handle_s"] = occ.period_handle
+        per_period["occ_state_s"] = occ.period_state
 
-        totals = _figures({k: v.sum() for k, v in per_agent.items()}, None)
+        totals = _figures({k: v.sum() for k, v in per_agent.items()}, None,
+                          sum(occ.unslotted.values()))
+        occupancy_note = ""
+        if totals["occupancy"] is None and n and days:
+            occupancy_note = OCCUPANCY_NOTE
         if totals["data_problems"]:
             notices.append(
                 f"{totals['data_problems']:,} interaction(s) have no end time: they are "
@@ -717,9 +802,14 @@ class DashboardService:
         agent_rows.sort(key=lambda r: (r.key == "", r.label.lower()))
         team_of = np.array(agent_team, dtype=object)
         team_rows: list[Row] = []
+        unslotted_team: dict[str, int] = {}
+        for agent_id, seconds in occ.unslotted.items():
+            info = by_id.get(agent_id)
+            team = info.team if info else ""
+            unslotted_team[team] = unslotted_team.get(team, 0) + seconds
         for team in sorted(set(agent_team)):
             idx = np.flatnonzero(team_of == team)
-            figs = _figures(per_agent, idx)
+            figs = _figures(per_agent, idx, unslotted_team.get(team, 0))
             if not figs["contacts"]:
                 continue
             label = team or "(no team)"
@@ -804,7 +894,8 @@ class DashboardService:
             my_team = info.team if info else ""
             me_row = mine[0] if mine else Row(
                 me, info.display_name if info else "Me", my_team,
-                _figures({k: np.zeros(1, dtype=np.int64) for k in per_agent}, 0),
+                _figures({k: np.zeros(1, dtype=np.int64) for k in per_agent}, 0,
+                         occ.unslotted.get(me, 0)),
                 Drill(lo_t, hi_t, agent_id=me, title="Me"))
             teams_mine = [r for r in team_rows if r.key == my_team]
             my_team_row = teams_mine[0] if teams_mine else None
@@ -824,6 +915,7 @@ class DashboardService:
             totals=totals, tables=tables, trend=trend, heatmap=heatmap,
             histogram=histogram, notices=tuple(notices), agents=agents, teams=teams,
             me=me_row, my_team=my_team_row, interactions_in_store=len(cols),
+            occupancy_note=occupancy_note,
         )
 
     def _kept(self, cols: InteractionColumns, s: DashboardSettings, off: int

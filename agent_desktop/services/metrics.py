@@ -108,6 +108,7 @@ __all__ = [
     "frame",
     "nps",
     "occupancy",
+    "occupancy_ratio",
     "promises_kept_rate",
     "service_level",
     "service_level_erlang",
@@ -218,7 +219,9 @@ DEFINITIONS: dict[str, MetricDefinition] = {
     "occupancy": MetricDefinition(
         "Occupancy",
         "(talk + hold + after-call work [+ dialing]) / logged-in ready+busy time",
-        "Share of the agents' available time spent handling contacts (shrinkage excluded).",
+        "Share of the agents' available time spent handling contacts (shrinkage excluded): "
+        "ready is available or ringing, busy is on a call or in after-call work; "
+        "not-ready and logged-out time are left out.",
     ),
     "transfer_rate": MetricDefinition(
         "Transfer rate",
@@ -414,10 +417,23 @@ def _ratio(num: float, den: float, scale: float = 1.0) -> float | None:
     return None if den == 0 else float(num) * scale / float(den)
 
 
-def figures_from_parts(t: Mapping[str, Any], logged_in_s: float | None) -> dict[str, Any]:
+def occupancy_ratio(handled_s: float, ready_busy_s: float | None) -> float | None:
+    """Occupancy: handled talk + hold + after-call work seconds / the same agents' ready
+    (available, ringing) + busy (on a call, after-call work) seconds of the same days.
+    None (shown as an em dash) without ready+busy time, never NaN or infinity."""
+    if ready_busy_s is None or not math.isfinite(float(ready_busy_s)) or ready_busy_s <= 0:
+        return None
+    value = float(handled_s) / float(ready_busy_s)
+    return value if math.isfinite(value) else None
+
+
+def figures_from_parts(t: Mapping[str, Any], logged_in_s: float | None,
+                       occupied_s: float | None = None) -> dict[str, Any]:
     """Every figure of :data:`SUMMARY_COLUMNS` from summed parts (a Series or a dict with
     the names of ``PARTS``): the one place the ratios are made, also used by
-    services/dashboard.py over numpy sums. ``logged_in_s`` None: occupancy is None."""
+    services/dashboard.py over numpy sums. ``logged_in_s`` None: occupancy is None.
+    ``occupied_s``: the handle seconds occupancy divides (default ``handle_s``; the
+    dashboard passes those of the agent-days that have state history)."""
     nps_n = int(t["nps_n"])
     return {
         "contacts": int(t["contacts"]),
@@ -427,7 +443,8 @@ def figures_from_parts(t: Mapping[str, Any], logged_in_s: float | None) -> dict[
         "service_level": _ratio(t["q_in_sl"], t["q_offered"]),
         "asa_s": _ratio(t["q_wait_s"], t["q_answered"]),
         "abandonment_rate": _ratio(t["q_abandoned"], t["q_offered"]),
-        "occupancy": None if not logged_in_s else _ratio(t["handle_s"], logged_in_s),
+        "occupancy": occupancy_ratio(
+            t["handle_s"] if occupied_s is None else occupied_s, logged_in_s),
         "transfer_rate": _ratio(t["transferred"], t["handled"]),
         "csat": _ratio(t["csat_good"], t["csat_n"]),
         "nps": _ratio(int(t["nps_promoters"]) - int(t["nps_detractors"]), nps_n, 100.0),

@@ -567,6 +567,24 @@ class Interaction(_Mutable, Base):
     )
 
 
+class AgentStateInterval(_Mutable, Base):
+    """One finished stretch of an agent in one phone state (the contact center records it
+    when it ends): what occupancy is measured against."""
+
+    __tablename__ = "agent_states"
+    agent_id: Mapped[str] = mapped_column(PK, ForeignKey("agents.id"))
+    state: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(32), default="")
+    started_at: Mapped[datetime] = mapped_column()
+    ended_at: Mapped[datetime] = mapped_column()
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+    __table_args__ = (
+        Index("ix_agent_states_agent_started", "agent_id", "started_at"),
+        Index("ix_agent_states_started", "started_at"),
+        CheckConstraint("seconds >= 0", name="state_seconds"),
+    )
+
+
 class OfferShown(_Mutable, Base):
     __tablename__ = "offers_shown"
     customer_id: Mapped[str] = _fk("customers.id")

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 # The newest migration this build knows; tests/storage checks it equals Alembic's head.
 # Checking it by hand keeps Alembic out of start-up when the store is already current.
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 

@@ -26,6 +26,7 @@ from agent_desktop.services.calls import CallDesk, CallerMatch, match_caller
 from agent_desktop.services.cases import CaseChange
 from agent_desktop.services.context import AgentContext, Changes
 from agent_desktop.services.customer360 import Customer360
+from agent_desktop.services.customer_search import format_phone
 from agent_desktop.services.sync import SyncStatus
 from agent_desktop.storage.store import Store
 from agent_desktop.storage.sync_store import KNOWLEDGE_CHANGED, Rejected
@@ -530,7 +531,7 @@ class MainWindow(QMainWindow):
         elif match.phone is not None:
             self.notify("No customer has this number: a new customer, with the number "
                         "filled in (or Esc and Ctrl+K to search).")
-            self.new_customer(match.phone)
+            self.new_customer(format_phone(match.phone))
         else:
             self.notify(f"{match.words} (Ctrl+K).")
             self.focus_search()

@@ -56,15 +56,15 @@ class Desk:
 
 
 def _desk(qtbot: QtBot, store: Store, tmp_path: Path, patience: float,
-          calls_per_hour: float = 3600,
-          policy: WrapUpPolicy | None = None) -> Iterator[Desk]:
+          calls_per_hour: float = 3600, policy: WrapUpPolicy | None = None,
+          known_callers: float = 1.0) -> Iterator[Desk]:
     url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
     prepare(url, seed_demo_users=True)
     seq = seed(url, str(store.path), None)
     sync_store.start_afresh(store, seq)
     clock = Clock()
     acd = AcdConfig(calls_per_hour=calls_per_hour, simulated_agents=0, queue_mix={"billing": 1.0},
-                    patience_mean_seconds=patience, known_caller_share=1.0,
+                    patience_mean_seconds=patience, known_caller_share=known_callers,
                     withheld_share=0.0,
                     wrap_up=policy or WrapUpPolicy(WrapUpMode.REQUIRED))
     app = create_app(url, clock=clock, acd=acd, cti_tick_seconds=0)
@@ -108,6 +108,12 @@ def impatient_desk(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[Desk]
 def time_boxed_desk(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[Desk]:
     yield from _desk(qtbot, store, tmp_path, patience=10_000_000.0, policy=WrapUpPolicy(
         WrapUpMode.TIME_BOXED, acw_limit_seconds=60, default_code="INFO-PROVIDED"))
+
+
+@pytest.fixture
+def strangers_desk(qtbot: QtBot, store: Store, tmp_path: Path) -> Iterator[Desk]:
+    """Every caller's number is unknown to the store."""
+    yield from _desk(qtbot, store, tmp_path, patience=10_000_000.0, known_callers=0.0)
 
 
 @pytest.fixture
@@ -441,3 +447,73 @@ def test_a_time_boxed_wrap_up_closes_by_itself_with_the_default_code(
                                        call.id)), timeout=15000)
     assert _rows(store, "SELECT wrap_up_code, acw_seconds FROM interactions WHERE id = ?",
                  call.id) == [("INFO-PROVIDED", 60)]
+
+
+def test_a_caller_nobody_has_the_number_of_gets_a_new_customer_with_it(
+        qtbot: QtBot, strangers_desk: Desk) -> None:
+    from agent_desktop.ui.screens.customers.new_customer import NewCustomerDialog
+
+    desk = strangers_desk
+    window, bar = desk.window, desk.window.call_bar
+    _ready_and_ring(qtbot, desk)
+    qtbot.waitUntil(lambda: bar.match is not None, timeout=10000)
+    assert bar.match is not None and bar.match.hits == ()
+    assert "No customer has this number" in bar.call_label.text()
+    _press(qtbot, window, Qt.Key.Key_F6)
+    qtbot.waitUntil(lambda: isinstance(getattr(window, "new_customer_dialog", None),
+                                       NewCustomerDialog)
+                    and window.new_customer_dialog.isVisible(), timeout=10000)
+    dialog = window.new_customer_dialog
+    digits = "".join(ch for ch in dialog.phone.text() if ch.isdigit())
+    assert bar.match.phone is not None and bar.match.phone.endswith(digits)
+    assert window.who.call.interaction_id == bar.call.id  # type: ignore[union-attr]
+    dialog.close()
+
+
+def test_several_customers_with_the_number_get_a_chooser_and_a_withheld_one_the_search(
+        qtbot: QtBot, desk: Desk, store: Store) -> None:
+    from agent_desktop.services.calls import match_caller
+    from agent_desktop.sync.cti_protocol import CallView
+
+    window = desk.window
+    [(number, first), (second,)] = (
+        _rows(store, "SELECT value, customer_id FROM contact_points WHERE kind = 'phone' "
+              "ORDER BY value LIMIT 1")[0],
+        _rows(store, "SELECT id FROM customers WHERE id NOT IN (SELECT customer_id FROM "
+              "contact_points WHERE value = (SELECT value FROM contact_points WHERE kind = "
+              "'phone' ORDER BY value LIMIT 1)) LIMIT 1")[0])
+    conn = sqlite3.connect(store.path)
+    try:
+        columns = [c[1] for c in conn.execute("PRAGMA table_info(contact_points)")]
+        row = dict(zip(columns, conn.execute(
+            "SELECT * FROM contact_points WHERE value = ?", (number,)).fetchone(),
+            strict=True))
+        row.update(id="9" * 32, customer_id=second, is_primary=0)
+        conn.execute(f"INSERT INTO contact_points ({', '.join(row)}) VALUES "
+                     f"({', '.join('?' * len(row))})", tuple(row.values()))
+        conn.commit()
+    finally:
+        conn.close()
+    now = datetime.now(UTC).isoformat()
+    call = CallView(id="7" * 32, direction="inbound", queue="billing", caller_id=str(number),
+                    state=CallState.TALKING, offered_at=now, answered_at=now)
+    # Answered (as the call bar says once the phone system agrees): the screen pops.
+    window.call_bar.answered.emit(call, match_caller(store, str(number)))
+    qtbot.waitUntil(lambda: getattr(window, "caller_chooser", None) is not None
+                    and window.caller_chooser.isVisible(), timeout=10000)
+    chooser = window.caller_chooser
+    assert chooser.items.count() == 2
+    picked = {chooser.items.item(i).data(Qt.ItemDataRole.UserRole)[0] for i in range(2)}
+    assert picked == {first, second}
+    qtbot.keyClick(chooser.items, Qt.Key.Key_Down)
+    with qtbot.waitSignal(window.customers.customer_shown, timeout=15000) as shown:
+        qtbot.keyClick(chooser.items, Qt.Key.Key_Return)
+    assert shown.args[0] in {first, second}
+    assert window.who.call.customer_id == shown.args[0]
+
+    withheld = call.model_copy(update={"id": "8" * 32, "caller_id": "withheld"})
+    window.call_bar.answered.emit(withheld, match_caller(store, "withheld"))
+    # The search box takes the keys (the window's focus widget: the window itself may not
+    # be the active one on the offscreen platform once the chooser has closed).
+    qtbot.waitUntil(lambda: window.focusWidget() is window.search_box, timeout=10000)
+    assert "Number withheld" in window.statusBar().currentMessage()

@@ -88,6 +88,11 @@ def test_supervisor_changes_the_range_drills_down_and_opens_a_customer(
     assert "FCR window 7 days" in page.fcr_label.text()
     assert "First-contact resolution" in page.tiles["fcr"].toolTip()
     _no_nan_text(page)
+    # The demo's history has no agent state intervals: occupancy is a dash, and says why.
+    assert page.tiles["occupancy"].text() == "\u2014"
+    assert "Occupancy counts from agent state history" in page.notices.text()
+    assert "none in this range" in page.notices.text() and page.notices.isVisibleTo(page)
+    assert "available or ringing" in page.tiles["occupancy"].toolTip()
     # Trends by Alt+T; the series table holds the same points as the chart.
     qtbot.keyClick(page.tabs, Qt.Key.Key_T, ALT)
     assert page.tabs.currentIndex() == 1

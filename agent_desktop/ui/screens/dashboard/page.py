@@ -63,7 +63,7 @@ from agent_desktop.ui.widgets.common import Column, RowsModel, fit_columns, make
 _Index = QModelIndex | QPersistentModelIndex
 
 HEADLINE = ("contacts", "aht_s", "fcr", "service_level", "asa_s", "abandonment_rate",
-            "transfer_rate", "csat", "nps", "conversion", "promises_kept_rate",
+            "occupancy", "transfer_rate", "csat", "nps", "conversion", "promises_kept_rate",
             "collected_cents")
 TABLES = (("agent", "By agent"), ("team", "By team"), ("queue", "By queue"),
           ("reason", "By reason"), ("period", "By day / hour"))
@@ -646,8 +646,8 @@ class DashboardPage(QWidget):
             team = data.my_team.figures.get(figure) if data.my_team is not None else None
             self.team_tiles[figure].setText(f"team {dash.format_figure(figure, team)}")
         notices = list(data.notices)
-        if data.totals.get("occupancy") is None and not data.empty:
-            notices.append(dash.OCCUPANCY_NOTE)
+        if data.occupancy_note:  # why the Occupancy tile shows an em dash
+            notices.append(data.occupancy_note)
         self.notices.setText("\n".join(notices))
         self.notices.setVisible(bool(notices))
         self._ensure_charts()

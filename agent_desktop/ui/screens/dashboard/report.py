@@ -13,7 +13,7 @@ from PySide6.QtGui import QPageLayout, QPageSize, QPdfWriter, QTextDocument
 from agent_desktop.services import dashboard as dash
 
 _HEAD = ("contacts", "handled", "aht_s", "fcr", "service_level", "asa_s", "abandonment_rate",
-         "transfer_rate", "csat", "nps")
+         "occupancy", "transfer_rate", "csat", "nps")
 _TABLE_FIGURES = ("contacts", "aht_s", "fcr", "service_level", "asa_s", "abandonment_rate",
                   "transfer_rate", "csat", "nps")
 MAX_ROWS = 60
@@ -28,7 +28,7 @@ def summary_html(data: dash.DashboardData, title: str) -> str:
         f"{s.service_level_seconds} s (target {s.service_level_target_pct}%); "
         f"{data.interactions_in_store:,} interactions in the store.</p>",
     ]
-    for notice in data.notices:
+    for notice in (*data.notices, *((data.occupancy_note,) if data.occupancy_note else ())):
         out.append(f"<p><i>{html.escape(notice)}</i></p>")
     out.append("<table border='1' cellspacing='0' cellpadding='4'><tr>")
     out.extend(f"<th>{dash.FIGURE_TITLES[f]}</th>" for f in _HEAD)
