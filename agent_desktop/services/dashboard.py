@@ -463,8 +463,9 @@ def _parts(cols: InteractionColumns, sl: slice, gap: np.ndarray, s: DashboardSet
         else _static(cols, sl, s)
     window = s.fcr_window_days * 86400
     elig = base["elig"]
-    repeated = elig & (gap[sl] <= window)
+    # Judged once the window is over, repeat or not (services.metrics: FCR).
     over = elig & (cols.offered[sl] + window <= as_of)
+    repeated = over & (gap[sl] <= window)
     fcr_class = (over & ~repeated).astype(np.uint16)
     fcr_class += repeated.view(np.uint8) * np.uint16(2)
     state = base["state0"] + fcr_class * np.uint16(12)
@@ -779,6 +780,11 @@ class DashboardService:
         occupancy_note = ""
         if totals["occupancy"] is None and n and days:
             occupancy_note = OCCUPANCY_NOTE
+        if totals["fcr"] is None and totals["handled"]:
+            notices.append(
+                f"FCR is judged {s.fcr_window_days} days after each contact (a repeat may "
+                "still come): no contact in this range has had its days yet, so it shows "
+                "\u2014. Pick an earlier range to see it.")
         if totals["data_problems"]:
             notices.append(
                 f"{totals['data_problems']:,} interaction(s) have no end time: they are "

@@ -55,9 +55,10 @@ Rules the figures follow
   first-contact resolution when no other handled inbound contact from the same customer
   about the same reason was offered at or after it and within ``window`` (default 7
   days). A contact whose window is not over yet at ``as_of`` (default: the latest
-  ``offered_at`` in the frame) and has no repeat so far is *undecided*: it is left out of
-  FCR altogether (it counts in neither numerator nor denominator). One that already has
-  a repeat counts as not resolved. To judge contacts near the end of a date range, pass
+  ``offered_at`` in the frame) is *undecided*, even if a repeat already came: it is left
+  out of FCR altogether (it counts in neither numerator nor denominator) until its window
+  is over, so the failures of a recent range are not counted before its successes. To
+  judge contacts near the end of a date range, pass
   a frame that also holds the contacts up to ``end + window``; :func:`summary` judges
   FCR on the whole frame before it cuts the date range.
 * A ratio with nothing to divide by is ``None`` (the UI shows "—"), never NaN; counts
@@ -347,7 +348,10 @@ def _fcr_flags(
     repeated = nxt.notna() & ((nxt - sub["offered_at"]) <= win)
     cutoff = pd.Timestamp(as_of) if as_of is not None else df["offered_at"].max()
     window_over = (sub["offered_at"] + win) <= cutoff
-    decided.loc[sub.index] = repeated | window_over
+    # Judged only once the window is over, repeat or not: judging repeats at once and the
+    # rest later would count a range's failures before its successes (a week-old range
+    # would show FCR near 0%).
+    decided.loc[sub.index] = window_over
     resolved.loc[sub.index] = ~repeated & window_over
     return decided, resolved
 

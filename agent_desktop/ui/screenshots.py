@@ -468,7 +468,7 @@ def capture_all(app: QApplication, window: MainWindow, settings: Settings,
             _wait(window.cases.list.shown, partial(window.nav.setCurrentRow, i))
         elif area == "Collections":  # the worklist, checked against the calling rules
             _wait(window.collections.loaded, partial(window.nav.setCurrentRow, i))
-        elif area == "Dashboard":  # the last 7 days' figures, read off the UI thread
+        elif area == "Dashboard":  # the last 30 days' figures, read off the UI thread
             _wait(window.dashboard.loaded, partial(window.nav.setCurrentRow, i))
         else:
             window.nav.setCurrentRow(i)

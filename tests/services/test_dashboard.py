@@ -177,9 +177,11 @@ def test_fcr_window_setting_changes_the_answer(hand_store: Store) -> None:
     assert data.totals["fcr"] == 1.0  # the repeats 7 days later are outside a 1-day window
     thirty = dash.DashboardSettings(fcr_window_days=30)
     data = svc.load(date(2026, 11, 10), date(2026, 11, 11), offset_s=0, settings=thirty)
-    assert data.totals["fcr"] == 0.0  # both repeated; the others' windows are not over
+    # Both repeated, but no 30-day window is over yet at AS_OF: nothing judged, "—".
+    assert data.totals["fcr"] is None
+    assert any(n.startswith("FCR is judged 30 days after each contact") for n in data.notices)
     data = svc.load(date(2026, 11, 10), date(2026, 11, 18), offset_s=0, settings=thirty)
-    assert data.totals["fcr"] == 0.0  # 2 and 4 undecided (window not over at AS_OF)
+    assert data.totals["fcr"] is None
 
 
 def test_trend_scoped_to_an_agent_or_a_team_and_the_agent_view(hand_store: Store) -> None:

@@ -195,7 +195,9 @@ class DashboardPage(QWidget):
         self.range.setAccessibleName("Date range")
         for key, words in dash.RANGES.items():
             self.range.addItem(words, key)
-        self.range.setCurrentIndex(self.range.findData("last_7"))
+        # 30 days by default: FCR needs a week after each contact, so a last-7-days view
+        # would have none to judge.
+        self.range.setCurrentIndex(self.range.findData("last_30"))
         range_label.setBuddy(self.range)
         self.range.currentIndexChanged.connect(self._range_changed)
         bar.addWidget(range_label)
