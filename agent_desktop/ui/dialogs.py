@@ -104,7 +104,7 @@ class SettingsDialog(QDialog):
             box.setToolTip(setting.help)
             box.setAccessibleName(setting.help)
             self.editors[setting.key] = box
-            title = QLabel(setting.key.replace("_", " ").capitalize())
+            title = QLabel(_title(setting.key))
             title.setBuddy(box)
             form.addRow(title, box)
             hint = QLabel(setting.help)
@@ -124,9 +124,26 @@ class SettingsDialog(QDialog):
         super().accept()
 
 
+_TITLES = {
+    "fcr_window_days": "FCR window", "service_level_seconds": "Service level: within",
+    "service_level_target_pct": "Service level target",
+    "short_abandon_seconds": "Short abandons", "aht_target_seconds": "AHT target",
+    "fcr_target_pct": "FCR target",
+}
+_UNITS = {
+    "font_scale": "%", "ledger_months": " months", "fcr_window_days": " days",
+    "service_level_seconds": " s", "service_level_target_pct": "%",
+    "short_abandon_seconds": " s", "fcr_target_pct": "%",
+}
+
+
+def _title(key: str) -> str:
+    return _TITLES.get(key, key.replace("_", " ").capitalize())
+
+
 def _label(key: str, choice: object) -> str:
-    if key == "font_scale":
-        return f"{choice}%"
-    if key == "ledger_months":
-        return f"{choice} months"
+    if key == "aht_target_seconds" and isinstance(choice, int):
+        return f"{choice // 60}:{choice % 60:02d} (minutes)"
+    if key in _UNITS:
+        return f"{choice}{_UNITS[key]}"
     return str(choice).capitalize()
