@@ -126,3 +126,29 @@ def no_leaked_threads_or_timers(request: pytest.FixtureRequest) -> Iterator[None
               and t.is_alive()]
     assert not leaked, f"test leaked threads: {leaked}"
     assert not running, "; ".join(running)
+
+
+@pytest.fixture
+def desks(demo_store_template: Path, tmp_path: Path) -> Iterator[tuple[object, list[object]]]:
+    """A real sync server seeded from the demo store, and two desks' stores (copies of the
+    same store, in step with the server): what one desk does, the other pulls."""
+    from agent_desktop.storage import sync_store
+    from agent_desktop.storage.store import open_store
+    from server_stub.__main__ import prepare, seed
+    from server_stub.app import create_app
+    from server_stub.embedded import EmbeddedServer
+
+    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    prepare(url, seed_demo_users=True)
+    seq = seed(url, str(demo_store_template), None)
+    stores = []
+    for name in ("a", "b"):
+        path = tmp_path / f"desk-{name}.sqlite3"
+        shutil.copyfile(demo_store_template, path)
+        desk = open_store(path)
+        sync_store.start_afresh(desk, seq)
+        stores.append(desk)
+    with EmbeddedServer(create_app(url)) as server:
+        yield server, stores
+    for desk in stores:
+        desk.close()

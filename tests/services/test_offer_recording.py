@@ -7,11 +7,8 @@ nothing behind on the desk."""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -20,9 +17,7 @@ from agent_desktop.services.context import AgentContext, agent_by_username
 from agent_desktop.services.offers import OffersFor, offers_for, record_offer
 from agent_desktop.services.sync import SyncService
 from agent_desktop.storage import audit, outbox, sync_store
-from agent_desktop.storage.store import Store, open_store
-from server_stub.__main__ import prepare, seed
-from server_stub.app import create_app
+from agent_desktop.storage.store import Store
 from server_stub.embedded import EmbeddedServer
 
 PASSWORD = "demo"
@@ -160,25 +155,6 @@ def test_the_facts_come_from_indexed_queries(store: Store) -> None:
 
 
 # --- through the server ---------------------------------------------------------------------
-
-
-@pytest.fixture
-def desks(demo_store_template: Path, tmp_path: Path) -> Iterator[
-        tuple[EmbeddedServer, list[Store]]]:
-    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
-    prepare(url, seed_demo_users=True)
-    seq = seed(url, str(demo_store_template), None)
-    stores = []
-    for name in ("a", "b"):
-        path = tmp_path / f"desk-{name}.sqlite3"
-        shutil.copyfile(demo_store_template, path)
-        desk = open_store(path)
-        sync_store.start_afresh(desk, seq)
-        stores.append(desk)
-    with EmbeddedServer(create_app(url)) as server:
-        yield server, stores
-    for desk in stores:
-        desk.close()
 
 
 def test_a_declined_offer_reaches_every_desk_and_a_malformed_one_is_refused(

@@ -7,11 +7,8 @@ a moment ago is refused with words, before anything is written."""
 from __future__ import annotations
 
 import json
-import shutil
 import sqlite3
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -28,9 +25,7 @@ from agent_desktop.services.context import AgentContext, agent_by_username
 from agent_desktop.services.sync import SyncService
 from agent_desktop.storage import audit, outbox, sync_store
 from agent_desktop.storage import collections as reads
-from agent_desktop.storage.store import Store, open_store
-from server_stub.__main__ import prepare, seed
-from server_stub.app import create_app
+from agent_desktop.storage.store import Store
 from server_stub.embedded import EmbeddedServer
 
 PASSWORD = "demo"
@@ -56,25 +51,6 @@ def _debts(store: Store, now: datetime) -> list[WorkItem]:
     return [i for i in worklist(store, now, local_zone=ZONE)
             if i.number and i.balance_cents > 5000 and not i.promise_words
             and not any("disputes" in r for r in i.reasons)]
-
-
-@pytest.fixture
-def desks(demo_store_template: Path, tmp_path: Path) -> Iterator[
-        tuple[EmbeddedServer, list[Store]]]:
-    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
-    prepare(url, seed_demo_users=True)
-    seq = seed(url, str(demo_store_template), None)
-    stores = []
-    for name in ("a", "b"):
-        path = tmp_path / f"desk-{name}.sqlite3"
-        shutil.copyfile(demo_store_template, path)
-        desk = open_store(path)
-        sync_store.start_afresh(desk, seq)
-        stores.append(desk)
-    with EmbeddedServer(create_app(url)) as server:
-        yield server, stores
-    for desk in stores:
-        desk.close()
 
 
 def test_outcomes_reach_every_desk_and_change_the_worklist(

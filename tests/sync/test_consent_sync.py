@@ -3,10 +3,7 @@ pulls while its own change is still waiting keeps showing its own change (the re
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -15,31 +12,10 @@ from agent_desktop.services.contacts import load_consents, set_consents
 from agent_desktop.services.context import AgentContext, agent_by_username
 from agent_desktop.services.sync import SyncService
 from agent_desktop.storage import outbox, sync_store
-from agent_desktop.storage.store import Store, open_store
-from server_stub.__main__ import prepare, seed
-from server_stub.app import create_app
+from agent_desktop.storage.store import Store
 from server_stub.embedded import EmbeddedServer
 
 PASSWORD = "demo"
-
-
-@pytest.fixture
-def desks(demo_store_template: Path, tmp_path: Path) -> Iterator[
-        tuple[EmbeddedServer, list[Store]]]:
-    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
-    prepare(url, seed_demo_users=True)
-    seq = seed(url, str(demo_store_template), None)
-    stores = []
-    for name in ("a", "b"):
-        path = tmp_path / f"desk-{name}.sqlite3"
-        shutil.copyfile(demo_store_template, path)
-        store = open_store(path)
-        sync_store.start_afresh(store, seq)
-        stores.append(store)
-    with EmbeddedServer(create_app(url)) as server:
-        yield server, stores
-    for store in stores:
-        store.close()
 
 
 def _phone_owner(store: Store) -> tuple[str, str]:

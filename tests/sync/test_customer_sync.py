@@ -6,11 +6,9 @@ and leave nothing behind; account numbers stay unique across desks."""
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,31 +20,10 @@ from agent_desktop.services.customer_search import CustomerSearch
 from agent_desktop.services.sync import SyncService
 from agent_desktop.storage import outbox, sync_store
 from agent_desktop.storage.models import new_id
-from agent_desktop.storage.store import Store, open_store
-from server_stub.__main__ import prepare, seed
-from server_stub.app import create_app
+from agent_desktop.storage.store import Store
 from server_stub.embedded import EmbeddedServer
 
 PASSWORD = "demo"
-
-
-@pytest.fixture
-def desks(demo_store_template: Path, tmp_path: Path) -> Iterator[
-        tuple[EmbeddedServer, list[Store]]]:
-    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
-    prepare(url, seed_demo_users=True)
-    seq = seed(url, str(demo_store_template), None)
-    stores = []
-    for name in ("a", "b"):
-        path = tmp_path / f"desk-{name}.sqlite3"
-        shutil.copyfile(demo_store_template, path)
-        store = open_store(path)
-        sync_store.start_afresh(store, seq)
-        stores.append(store)
-    with EmbeddedServer(create_app(url)) as server:
-        yield server, stores
-    for store in stores:
-        store.close()
 
 
 @pytest.fixture
