@@ -378,6 +378,25 @@ class ContactCenter:
             self._day = now.date()
             self.stats = {q.name: _QueueStats() for q in QUEUES}
 
+    def count_earlier(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        """Fold today's calls recorded before this center started (a server restart) into
+        the floor's "today" counts: ``rows`` are interactions rows (inbound ones count)."""
+        for row in rows:
+            stats = self.stats.get(str(row.get("queue") or ""))
+            if stats is None or row.get("direction") != "inbound":
+                continue
+            wait = float(row.get("wait_seconds") or 0)
+            stats.offered += 1
+            if row.get("abandoned"):
+                stats.abandoned += 1
+                if wait < SHORT_ABANDON_SECONDS:
+                    stats.short_abandons += 1
+            elif row.get("answered_at"):
+                stats.answered += 1
+                if wait <= self.config.service_level_target_seconds:
+                    stats.in_target += 1
+        self._changed()
+
     def take_records(self) -> list[dict[str, Any]]:
         """The interactions rows written since the last call (to persist, in order)."""
         records, self._records = self._records, []

@@ -19,14 +19,14 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime, time
 from functools import partial
 from typing import Annotated, Any, Protocol, TypeVar
 
 from fastapi import APIRouter, Depends, Query
 from fastapi import Path as PathParam
 from fastapi.responses import StreamingResponse
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desktop.sync.cti_protocol import (
@@ -99,6 +99,17 @@ def load_directory(sessions: sessionmaker[Session]) -> Directory:
                    SyncedRow.data["kind"].as_string() == "phone")
             .limit(MAX_PHONES)).all()
     return Directory.from_phone_rows(candidates, [(p, c) for p, c in phones])
+
+
+def calls_today(sessions: sessionmaker[Session], now: datetime) -> list[dict[str, Any]]:
+    """The interactions rows offered today (UTC), as recorded so far."""
+    day = now.astimezone(UTC).date()
+    start = datetime.combine(day, time(0), UTC)
+    with sessions() as session:
+        rows = session.scalars(select(SyncedRow.data).where(
+            SyncedRow.table_name == "interactions", SyncedRow.updated_at >= start,
+            func.substr(SyncedRow.data["offered_at"].as_string(), 1, 10) == day.isoformat()))
+        return [dict(row) for row in rows]
 
 
 def agent_profile(sessions: sessionmaker[Session], who: Principal) -> AgentProfile:
@@ -268,8 +279,13 @@ class CtiDesk:
             if self._center is None:
                 directory = await self._read(partial(load_directory, self.sessions)) \
                     if self.acd is not None else Directory()
-                self._center = ContactCenter(self.acd, self.codes, directory, self.clock(),
-                                             arrivals=self.acd is not None)
+                now = self.clock()
+                center = ContactCenter(self.acd, self.codes, directory, now,
+                                       arrivals=self.acd is not None)
+                # Today's calls from before a restart still count on the floor.
+                center.count_earlier(await self._read(
+                    partial(calls_today, self.sessions, now)))
+                self._center = center
                 if self.acd is not None:
                     log.info("simulated contact center: %d simulated agents, %.0f calls an "
                              "hour, %d caller numbers",

@@ -483,3 +483,35 @@ def test_simulated_agents_are_synced_agents_nobody_logs_in_as(tmp_path: Path) ->
         assert all(r["wrap_up_code"] and r["reason_code"] and r["talk_seconds"] >= 25
                    for r in rows)
         assert all(r["customer_id"] == CUSTOMER for r in rows)  # every caller is Ann
+
+
+def test_todays_calls_from_before_a_restart_still_count_on_the_floor(tmp_path: Path) -> None:
+    db = str(tmp_path / "server.sqlite3")
+    for env in _serve(db):
+        # Written before the contact center started (as by the server before a restart):
+        # one answered in 12 s, one abandoned after 40 s, one from yesterday, one outbound.
+        engine = open_engine(db)
+        today = env.clock.now
+        try:
+            with Session(engine) as s, s.begin():
+                for n, (offered, extra) in enumerate((
+                        (today - timedelta(hours=1), {"answered_at": "x", "wait_seconds": 12}),
+                        (today - timedelta(hours=2), {"abandoned": True, "wait_seconds": 40}),
+                        (today - timedelta(days=1), {"answered_at": "x", "wait_seconds": 3}),
+                        (today - timedelta(hours=1), {"direction": "outbound"}))):
+                    row_id = f"{n + 1:032x}"
+                    s.add(SyncedRow(table_name="interactions", id=row_id,
+                                    change_seq=next_change_seq(s), updated_at=today,
+                                    data={"id": row_id, "queue": "billing",
+                                          "direction": "inbound", "abandoned": False,
+                                          "offered_at": offered.isoformat(), **extra}))
+        finally:
+            engine.dispose()
+        sam = env.login("supervisor")
+        r = sam.get("/floor")
+        assert r.status_code == 200, r.text
+        billing = next(q for q in FloorView.model_validate(r.json()).queues
+                       if q.name == "billing")
+        assert (billing.offered_today, billing.answered_today,
+                billing.answered_in_target_today, billing.abandoned_today) == (2, 1, 1, 1)
+        assert billing.service_level == 0.5
