@@ -352,6 +352,18 @@ def _open_debt(conn: Any, account_id: str, who: AgentContext, today: date, now: 
     return state
 
 
+def closed_since_listed(store: Store, who: AgentContext | None, account_id: str,
+                        now: datetime, local_zone: tzinfo | None = None) -> str:
+    """Why the debt can no longer be worked (paid or closed since the list was read, by
+    whom and how long ago), or "" while it is still open: checked again before a dial."""
+    today = now.astimezone(agent_zone(local_zone)).date()
+    with store.reading() as session:
+        state = reads.debt_state(session.connection(), account_id, today)
+    if state is None:
+        return "This debt is no longer in the local store; the list is refreshed."
+    return _closed_reason(state, who, now)
+
+
 def _closed_reason(state: reads.DebtState, who: AgentContext | None, now: datetime) -> str:
     if state.status != "open":
         return (f"This debt is {state.status.replace('_', ' ')} now: nothing left to collect; "

@@ -167,3 +167,33 @@ def test_dial_asks_the_call_bar_and_the_action_opens_the_dialog_by_enter(
     assert dialog.who.agent_id == window.who.agent_id  # the window's agent records it
     qtbot.waitUntil(lambda: dialog.context is not None, timeout=10000)
     dialog.reject()
+
+
+def test_a_debt_closed_since_the_list_was_read_is_not_dialed(qtbot: QtBot,
+                                                             window: MainWindow) -> None:
+    from datetime import UTC, datetime
+
+    page = window.collections
+    page.clock = lambda: datetime(2026, 11, 17, 15, 0, tzinfo=UTC)  # calling hours
+    _worklist(qtbot, window)
+    row = next(r for r, i in enumerate(page.items) if i.callable_now and i.number)
+    item = page.items[row]
+    page.table.setCurrentIndex(page.model.index(row, 0))
+    page.table.setFocus()
+    # Another desk settled it a moment ago (the pull wrote it here); the list is older.
+    conn = sqlite3.connect(window.store.path)
+    try:
+        conn.execute("UPDATE collection_accounts SET status = 'paid' WHERE id = ?",
+                     (item.account_id,))
+        conn.commit()
+    finally:
+        conn.close()
+    dialed: list[tuple[str, str, str]] = []
+    page.dial_requested.connect(lambda *args: dialed.append(args))
+    with qtbot.waitSignal(page.notice, timeout=10000) as said, \
+            qtbot.waitSignal(page.loaded, timeout=20000):
+        qtbot.keyClick(page.table, Qt.Key.Key_D, CTRL)
+    assert said.args[0] == ("This debt is paid now: nothing left to collect; the list is "
+                            "refreshed.")
+    assert dialed == []
+    assert all(i.account_id != item.account_id for i in page.items)

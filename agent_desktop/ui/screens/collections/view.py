@@ -33,6 +33,7 @@ from agent_desktop.services.collections import (
     OutcomeRecorded,
     ReminderSent,
     WorkItem,
+    closed_since_listed,
     send_reminder,
     worklist,
 )
@@ -272,7 +273,17 @@ class CollectionsPage(QWidget):
         if not item.callable_now or not item.number:
             self.notice.emit(f"Not now: {item.status_words}")
             return
-        self.dial_requested.emit(item.number, item.customer_id, item.account_id)
+        # The list may be a minute old: another desk may have taken a payment since.
+        store, who, now = self.store, self._agent(), self.clock()
+
+        def checked(words: str) -> None:
+            if words:
+                self._debt_closed(words)
+            else:
+                self.dial_requested.emit(item.number, item.customer_id, item.account_id)
+
+        Op(self, lambda: closed_since_listed(store, who, item.account_id, now)).success(
+            checked).failure(lambda exc: self.notice.emit(str(exc))).run()
 
     def record_outcome(self, interaction_id: str | None = None) -> OutcomeDialog | None:
         """Alt+O (or the call bar after a call): the outcome dialog for the selected debt,
