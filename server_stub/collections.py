@@ -375,6 +375,78 @@ def _received(data: dict[str, Any]) -> datetime | None:
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
+# When each active arrangement's dates were last looked at (in this process): without a new
+# payment, an installment can only become missed as days pass, so once an hour is enough.
+ARRANGEMENT_RECHECK = timedelta(hours=1)
+_ARRANGEMENT_LOOKED: weakref.WeakKeyDictionary[Any, dict[str, datetime]] = \
+    weakref.WeakKeyDictionary()
+
+
+def _follow_arrangements(session: Session, by_customer: dict[str, list[SyncedRow]],
+                         now: datetime, drained: bool, wrote: Any) -> None:
+    """Active payment arrangements: the customer's payments since it was made pay its
+    installments in due order (``paid``); an installment still unpaid a day of grace after
+    its date is ``missed`` and breaks the arrangement (the debt is worked again); all paid,
+    it is ``completed``. What was counted is kept on the arrangement."""
+    today = now.date()
+    looked_at = _ARRANGEMENT_LOOKED.setdefault(session.get_bind(), {})
+    for arrangement in session.scalars(select(SyncedRow).where(
+            SyncedRow.table_name == "payment_arrangements",
+            SyncedRow.data["status"].as_string() == "active")):
+        data = dict(arrangement.data)
+        fresh = any(r.id not in (data.get("counted_payment_ids") or ())
+                    for r in by_customer.get(str(data.get("customer_id")), ()))
+        looked = looked_at.get(arrangement.id)
+        if not fresh and looked is not None and \
+                timedelta(0) <= now - looked < ARRANGEMENT_RECHECK:
+            continue  # no new payment, and its dates were looked at less than an hour ago
+        looked_at[arrangement.id] = now
+        try:
+            made = datetime.fromisoformat(str(data.get("created_at")))
+        except ValueError:
+            continue
+        made = made.replace(tzinfo=UTC) if made.tzinfo is None else made
+        counted = list(data.get("counted_payment_ids") or [])
+        paid = int(data.get("paid_cents") or 0)
+        for row in by_customer.get(str(data.get("customer_id")), ()):
+            received = _received(row.data)
+            if row.id in counted or received is None or received < made - timedelta(
+                    minutes=5):
+                continue
+            counted.append(row.id)
+            paid += int(row.data.get("amount_cents") or 0)
+        installments = sorted(session.scalars(select(SyncedRow).where(
+            SyncedRow.table_name == "arrangement_installments",
+            SyncedRow.data["arrangement_id"].as_string() == arrangement.id)),
+            key=lambda r: (str(r.data.get("due_on")), r.id))
+        credit = paid - sum(int(r.data.get("amount_cents") or 0) for r in installments
+                            if r.data.get("status") == "paid")
+        status = "active"
+        for row in installments:
+            if row.data.get("status") == "paid":
+                continue
+            amount = int(row.data.get("amount_cents") or 0)
+            try:
+                due = date.fromisoformat(str(row.data.get("due_on")))
+            except ValueError:
+                continue
+            if credit >= amount:
+                credit -= amount
+                wrote(update_row(session, row, {"status": "paid", "payment_id": (
+                    counted[-1] if counted else None)}, now))
+            elif drained and due + timedelta(days=rules.PROMISE_GRACE_DAYS) < today:
+                wrote(update_row(session, row, {"status": "missed"}, now))
+                status = "broken"
+                break
+            else:
+                break
+        else:
+            status = "completed" if installments else "active"
+        if status != "active" or paid != int(data.get("paid_cents") or 0):
+            wrote(update_row(session, arrangement, {"status": status, "paid_cents": paid,
+                                                    "counted_payment_ids": counted}, now))
+
+
 def follow_promises(session: Session, now: datetime) -> int | None:
     """Mark open promises kept (payments reached the amount by the promised date) or
     broken (the date passed without it), and debts paid once their payments reach the
@@ -440,6 +512,7 @@ def follow_promises(session: Session, now: datetime) -> int | None:
         wrote(update_row(session, promise, {"status": status.value, "paid_cents": paid,
                                             "counted_payment_ids": counted,
                                             "payment_id": payment_id}, now))
+    _follow_arrangements(session, by_customer, now, drained, wrote)
     if by_customer:
         for account in session.scalars(select(SyncedRow).where(
                 SyncedRow.table_name == "collection_accounts",

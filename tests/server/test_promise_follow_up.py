@@ -192,3 +192,46 @@ def test_a_dispute_stops_collection_on_the_debt(sessions: Any,
         _apply(sessions, "record_collection_outcome", _outcome(
             debt, "a6" * 16, outcome="promise_to_pay",
             promise={"id": "f2" * 16, "amount_cents": 1000, "promised_on": "2026-11-20"}))
+
+
+def test_an_arrangement_is_paid_installment_by_installment_or_broken_by_a_missed_one(
+        sessions: Any, demo_store_template: Path) -> None:
+    kept, missed, *_ = [d for d in _debts(demo_store_template) if d[2] >= 6000][5:]
+    first_due = TODAY + timedelta(days=7)
+
+    from agent_desktop.domain.collections import plan_arrangement
+
+    plan = plan_arrangement(6000, 3, first_due, TODAY, monthly=True)
+
+    def arrange(debt: tuple[str, str, int], tag: str) -> list[str]:
+        ids = [f"{tag}{i}" * 16 for i in range(1, 4)]
+        _apply(sessions, "record_collection_outcome", _outcome(
+            debt, f"{tag}0" * 16, outcome="arrangement", arrangement={
+                "id": f"{tag}f" * 16, "total_cents": 6000, "frequency": "monthly",
+                "installments": [{"id": ids[i], "due_on": due.isoformat(),
+                                  "amount_cents": cents}
+                                 for i, (due, cents) in enumerate(plan)]}))
+        return ids
+
+    kept_parts, missed_parts = arrange(kept, "a"), arrange(missed, "b")
+    # 2,500 before the first date pays the first installment, 500 towards the second.
+    _pay(sessions, kept[1], "c3" * 16, 2500, NOW + timedelta(days=2))
+    _follow(sessions, NOW + timedelta(days=2, hours=1))
+    assert [_row(sessions, "arrangement_installments", i)["status"]
+            for i in kept_parts] == ["paid", "scheduled", "scheduled"]
+    assert _row(sessions, "payment_arrangements", "af" * 16)["paid_cents"] == 2500
+    # Nothing paid on the other one: still active until the first date and its day of
+    # grace have passed, then its first installment is missed and it is broken.
+    _follow(sessions, datetime.combine(first_due + timedelta(days=1), datetime.min.time(),
+                                       tzinfo=UTC) + timedelta(hours=12))
+    assert _row(sessions, "payment_arrangements", "bf" * 16)["status"] == "active"
+    _follow(sessions, datetime.combine(first_due + timedelta(days=2), datetime.min.time(),
+                                       tzinfo=UTC) + timedelta(hours=1))
+    assert _row(sessions, "payment_arrangements", "bf" * 16)["status"] == "broken"
+    assert _row(sessions, "arrangement_installments", missed_parts[0])["status"] == "missed"
+    # The rest paid in one go: every installment paid, the arrangement completed.
+    _pay(sessions, kept[1], "c4" * 16, 3500, NOW + timedelta(days=20))
+    _follow(sessions, NOW + timedelta(days=20, hours=1))
+    assert [_row(sessions, "arrangement_installments", i)["status"]
+            for i in kept_parts] == ["paid", "paid", "paid"]
+    assert _row(sessions, "payment_arrangements", "af" * 16)["status"] == "completed"
