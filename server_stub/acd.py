@@ -287,6 +287,8 @@ class _Agent:
     call: _Call | None = None
     idle_since: datetime | None = None
     acw_started: datetime | None = None
+    # Chosen during a call: the state to take instead of available once it is wrapped.
+    pending: tuple[AgentState, str] | None = None
     token: int = 0            # bumped whenever its timers must no longer fire
     seq: int = 0              # its events' sequence
 
@@ -451,7 +453,10 @@ class ContactCenter:
             since=iso(agent.since),
             call=self.call_view(agent.call) if agent.call is not None else None,
             simulated=agent.simulated, acw_deadline=deadline,
-            wrap_up_mode=self.policy.mode.value)
+            wrap_up_mode=self.policy.mode.value,
+            next_state="not_ready" if agent.pending and agent.pending[0] == AgentState.NOT_READY
+            else "logged_out" if agent.pending else "",
+            next_reason=agent.pending[1] if agent.pending else "")
 
     def agent_view(self, agent_id: str) -> AgentView:
         return self._agent_view(self._agent(agent_id))
@@ -552,10 +557,19 @@ class ContactCenter:
         else:
             reason = ""
         if agent.call is not None:
-            why = {AgentState.OFFERED: "a call is ringing for you: answer it first",
-                   AgentState.AFTER_CALL_WORK: "finish the wrap-up of your last call first"
-                   }.get(agent.state, "you are on a call: end it and wrap it up first")
-            raise ApiError(409, f"Cannot change your state now: {why}.", "call_state")
+            if agent.state == AgentState.OFFERED:
+                raise ApiError(409, "Cannot change your state now: a call is ringing for "
+                               "you: answer it first.", "call_state")
+            # On a call or wrapping up: not ready or logged out is taken once the call is
+            # wrapped; available cancels that, and otherwise is what wrapping up gives.
+            if wanted == AgentState.AVAILABLE and agent.pending is None:
+                why = ("finish the wrap-up of your last call first"
+                       if agent.state == AgentState.AFTER_CALL_WORK
+                       else "you are on a call: end it and wrap it up first")
+                raise ApiError(409, f"Cannot change your state now: {why}.", "call_state")
+            agent.pending = None if wanted == AgentState.AVAILABLE else (wanted, reason)
+            self._emit(agent, "state")
+            return self._agent_view(agent)
         if agent.state == wanted and agent.reason == reason:
             return self._agent_view(agent)
         self._set_state(agent, wanted, reason)
@@ -710,6 +724,10 @@ class ContactCenter:
         agent.call = None
         if break_reason:
             self._set_state(agent, AgentState.NOT_READY, break_reason)
+        elif agent.pending is not None:
+            state, reason = agent.pending
+            agent.pending = None
+            self._set_state(agent, state, reason)
         else:
             self._set_state(agent, AgentState.AVAILABLE)
         agent.token += 1

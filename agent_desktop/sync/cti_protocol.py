@@ -80,6 +80,10 @@ class AgentView(_Wire):
     simulated: bool = False             # one of the simulation's own agents
     acw_deadline: str | None = None     # time-boxed wrap-up: when it closes by itself
     wrap_up_mode: Literal["optional", "required", "time_boxed"] = "required"  # the policy
+    # Chosen during a call (not ready with a reason, or logged out): taken instead of
+    # available once the call is wrapped up. "" when nothing is pending.
+    next_state: Literal["", "not_ready", "logged_out"] = ""
+    next_reason: str = ""
 
 
 class StateChange(_Wire):

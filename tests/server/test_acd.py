@@ -367,6 +367,23 @@ def test_state_changes_check_the_reason_and_the_call() -> None:
     assert "ringing" in refused(409, cc.set_state, agent, "logged_out", "", at(5))
 
 
+def test_a_break_chosen_during_a_call_starts_when_it_is_wrapped() -> None:
+    cc = center()
+    agent = human(cc, 1, "billing")
+    call = cc.place_call("billing", PHONE, at(1), patience_seconds=600)
+    cc.answer(agent, call, at(3))
+    view = cc.set_state(agent, "not_ready", "BREAK", at(30))  # on the call: pending
+    assert (view.state, view.next_state, view.next_reason) == (
+        AgentState.ON_CALL, "not_ready", "BREAK")
+    assert cc.set_state(agent, "available", "", at(31)).next_state == ""  # changed mind
+    cc.set_state(agent, "not_ready", "LUNCH", at(32))
+    cc.end(agent, call, at(60))
+    cc.place_call("billing", PHONE, at(61), patience_seconds=600)  # waiting for someone
+    view = cc.wrap(agent, call, "INFO-PROVIDED", "BILL-QUESTION", True, "", None, at(70))
+    assert (view.state, view.reason, view.next_state, view.call) == (
+        AgentState.NOT_READY, "LUNCH", "", None)  # not offered the waiting call
+
+
 def test_an_outbound_call_dials_then_connects_and_records_dial_seconds() -> None:
     cc = center()
     agent = human(cc, 1, "collections", available_at=None)

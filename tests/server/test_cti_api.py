@@ -286,7 +286,7 @@ def test_unknown_calls_bad_bodies_and_the_floor_for_agents(env: Env) -> None:
     dana.act(call.id, "answer")
     assert problem(dana.post(f"/calls/{call.id}/transfer", {"queue": "nowhere"}), 422,
                    "invalid_request").startswith("Unknown queue")
-    assert "on a call" in problem(dana.post("/state", {"state": "logged_out"}), 409,
+    assert "on a call" in problem(dana.post("/state", {"state": "available"}), 409,
                                   "call_state")
     assert "already have a call" in problem(dana.post("/dial", {"number": PHONE}), 409,
                                             "call_state")
@@ -373,8 +373,8 @@ def test_time_boxed_wrap_up_closes_by_itself(tmp_path: Path) -> None:
         view = dana.me()
         assert view.wrap_up_mode == "time_boxed"
         assert view.acw_deadline == (env.clock.now + timedelta(seconds=60)).isoformat()
-        problem(dana.post("/state", {"state": "not_ready", "reason": "BREAK"}), 409,
-                "call_state")
+        assert "wrap-up" in problem(dana.post("/state", {"state": "available"}), 409,
+                                    "call_state")
         env.clock.advance(seconds=61)
         assert dana.me().state in ("available", "offered")
         row = dana.interactions()[call.id]

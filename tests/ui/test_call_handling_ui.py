@@ -31,6 +31,7 @@ from agent_desktop.storage.store import Store
 from agent_desktop.ui.main_window import MainWindow
 from agent_desktop.ui.screens.call_bar.dialogs import CallerChooser, WrapUpDialog
 from agent_desktop.ui.sync_status import SyncController
+from agent_desktop.ui.tasks import Pools
 from server_stub.__main__ import prepare, seed
 from server_stub.acd import AcdConfig
 from server_stub.app import create_app
@@ -517,3 +518,50 @@ def test_several_customers_with_the_number_get_a_chooser_and_a_withheld_one_the_
     # be the active one on the offscreen platform once the chooser has closed).
     qtbot.waitUntil(lambda: window.focusWidget() is window.search_box, timeout=10000)
     assert "Number withheld" in window.statusBar().currentMessage()
+
+
+# A menu pops up on the offscreen platform without raising or grabbing the keyboard (it
+# says so); the keys still reach it.
+@pytest.mark.qt_log_ignore("This plugin does not support (raise|grabbing the keyboard)")
+def test_a_break_chosen_on_the_call_with_f12_starts_after_the_wrap_up(
+        qtbot: QtBot, desk: Desk) -> None:
+    window, bar = desk.window, desk.window.call_bar
+    _ready_and_ring(qtbot, desk)
+    call = bar.call
+    assert call is not None
+    _press(qtbot, window, Qt.Key.Key_F6)
+    qtbot.waitUntil(lambda: bar.call is not None and bar.call.state == CallState.TALKING,
+                    timeout=10000)
+    # F12 on a call: the reasons menu; Down to "Not ready: Break", Enter.
+    _press(qtbot, window, Qt.Key.Key_F12)
+    qtbot.waitUntil(lambda: bar.state_menu.isVisible(), timeout=5000)
+    labels = [a.text() for a in bar.state_menu.actions()]
+    steps = [a for a in bar.state_menu.actions() if not a.isSeparator()].index(
+        next(a for a in bar.state_menu.actions() if a.text() == "Not ready: Break"))
+    for _ in range(steps + 1):
+        qtbot.keyClick(bar.state_menu, Qt.Key.Key_Down)
+    qtbot.keyClick(bar.state_menu, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: bar.agent_view is not None
+                    and bar.agent_view.next_state == "not_ready", timeout=10000)
+    assert "then Break" in bar.state_button.text(), labels
+    assert bar.agent_view.state == AgentState.ON_CALL
+    desk.clock.advance(seconds=40)
+    _press(qtbot, window, Qt.Key.Key_F9)
+    qtbot.waitUntil(lambda: isinstance(window.wrap_dialog, WrapUpDialog)
+                    and window.wrap_dialog.isVisible(), timeout=10000)
+    wrap = window.wrap_dialog
+    assert wrap is not None
+    qtbot.keyClicks(wrap.reason_filter, "bill")
+    wrap.code_box.setCurrentIndex(wrap.code_box.findData("INFO-PROVIDED"))
+    with qtbot.waitSignal(bar.wrapped, timeout=10000):
+        qtbot.keyClick(wrap.reason_filter, Qt.Key.Key_Return,
+                       Qt.KeyboardModifier.ControlModifier)
+    # On break, not offered the calls that wait.
+    assert bar.agent_view is not None
+    assert (bar.agent_view.state, bar.agent_view.reason) == (AgentState.NOT_READY, "BREAK")
+    assert bar.call is None and bar.state_button.text().startswith("\u25cf Not ready: Break")
+    # The call's interaction comes back by sync and the open 360 shows it: let that
+    # settle before the window closes.
+    with qtbot.waitSignal(window.customers.customer_shown, timeout=15000):
+        window.sync.sync_now()  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: Pools.in_flight == 0, timeout=10000)

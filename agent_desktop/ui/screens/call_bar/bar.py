@@ -59,6 +59,11 @@ KEYS = {"state": "F12", "answer": "F6", "hold": "F7", "transfer": "F8", "end": "
 _SET_BY_THE_PHONE = {"RING-NO-ANSWER": "missed a call"}
 
 
+def _reason_label(code: str) -> str:
+    return next((c.label for c in not_ready_reasons() if c.code == code),
+                _SET_BY_THE_PHONE.get(code, code.replace("-", " ").title()))
+
+
 def _number(caller_id: str) -> str:
     """A caller id as people read it: (217) 688-4631, or "Number withheld"."""
     return format_phone(caller_id) if dialable(caller_id) and caller_id.startswith("+") \
@@ -404,10 +409,11 @@ class CallBar(QFrame):
         else:
             words = AGENT_STATE_WORDS[view.state]
             if view.state == AgentState.NOT_READY and view.reason:
-                label = next((c.label for c in not_ready_reasons() if c.code == view.reason),
-                             _SET_BY_THE_PHONE.get(view.reason,
-                                                   view.reason.replace("-", " ").title()))
-                words = f"{words}: {label}"
+                words = f"{words}: {_reason_label(view.reason)}"
+            if view.next_state:  # chosen during the call: taken once it is wrapped up
+                then = _reason_label(view.next_reason) if view.next_state == "not_ready" \
+                    else "log out"
+                words = f"{words} \u2192 then {then}"
             self.state_button.setText(f"\u25cf {words}  ({KEYS['state']})")
             self.state_button.setProperty("state", view.state.value)
         self.state_button.style().unpolish(self.state_button)
