@@ -148,37 +148,27 @@ def keystrokes(store_path: Path, samples: int) -> dict[str, Any]:
 
     from PySide6.QtCore import (
         QEvent,
-        QMessageLogContext,
         QObject,
         Qt,
-        QtMsgType,
-        qInstallMessageHandler,
     )
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
-    from agent_desktop.app import build_window, configure_qt_settings
+    from agent_desktop.app import build_window
     from agent_desktop.domain.order_wizard import Step
     from agent_desktop.platform.settings import Settings
     from agent_desktop.services.offers import offers_for
     from agent_desktop.storage.store import open_store
-    from agent_desktop.ui import theme
     from agent_desktop.ui.screens.order_wizard import OrderWizardDialog
     from agent_desktop.ui.tasks import Pools
+    from bench.qt_window import qt_app
 
-    def quiet(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
-        if "propagateSizeHints" not in message:  # the offscreen plugin, every window
-            sys.stderr.write(f"{message}\n")
-
-    qInstallMessageHandler(quiet)
-    existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication([])
-    configure_qt_settings()
-    theme.apply(app, "light")
+    app = qt_app()
     store = open_store(store_path)
     with store.engine.connect() as conn:
-        rows = [(str(a), str(b)) for a, b in conn.exec_driver_sql(
-            "SELECT c.id, c.display_name FROM customers c JOIN payment_methods m ON "
+        rows = [(str(a), str(b)) for a, b, _n in conn.exec_driver_sql(
+            "SELECT DISTINCT c.id, c.display_name, c.account_number FROM customers c "
+            "JOIN payment_methods m ON "
             "m.customer_id = c.id AND m.is_default = 1 AND m.status = 'active' "
             "WHERE c.kind = 'consumer' AND c.status = 'active' ORDER BY c.account_number")]
     chosen = []

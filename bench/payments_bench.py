@@ -116,34 +116,23 @@ def _wait(app: Any, done: Callable[[], bool], what: str) -> None:
 def keystrokes(store_path: Path, server_url: str, gateway: Any, samples: int) -> dict[str, Any]:
     from PySide6.QtCore import (
         QEvent,
-        QMessageLogContext,
         QObject,
         Qt,
-        QtMsgType,
-        qInstallMessageHandler,
     )
     from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication, QDialog
 
-    from agent_desktop.app import build_window, configure_qt_settings
+    from agent_desktop.app import build_window
     from agent_desktop.platform.settings import Settings
     from agent_desktop.services import payments
     from agent_desktop.services.sync import SyncService
     from agent_desktop.storage.store import open_store
-    from agent_desktop.ui import theme
     from agent_desktop.ui.screens.payments.take import PaymentDialog
     from agent_desktop.ui.sync_status import SyncController
     from agent_desktop.ui.tasks import Pools
+    from bench.qt_window import qt_app
 
-    def quiet(mode: QtMsgType, context: QMessageLogContext, message: str) -> None:
-        if "propagateSizeHints" not in message:  # the offscreen plugin, every window
-            sys.stderr.write(f"{message}\n")
-
-    qInstallMessageHandler(quiet)
-    existing = QApplication.instance()
-    app = existing if isinstance(existing, QApplication) else QApplication([])
-    configure_qt_settings()
-    theme.apply(app, "light")
+    app = qt_app()
     store = open_store(store_path)
     service = SyncService(store, server_url, "agent", tokens=_memory_tokens())
     service.login(PASSWORD)

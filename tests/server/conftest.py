@@ -13,6 +13,7 @@ import atexit
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pg import PostgresCluster
@@ -58,3 +59,20 @@ def server_db(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return str(tmp_path / "server.sqlite3")
     return str(request.getfixturevalue("postgres_url"))
+
+
+@pytest.fixture
+def sessions(demo_store_template: Path, tmp_path: Path) -> Iterator[Any]:
+    """Sessions on a server database seeded from the demo store (no demo users), for
+    tests that apply mutations and run the back office directly."""
+    from sqlalchemy.orm import Session, sessionmaker
+
+    from server_stub.__main__ import prepare, seed
+    from server_stub.store import open_engine
+
+    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
+    prepare(url)
+    seed(url, str(demo_store_template), None)
+    engine = open_engine(url)
+    yield sessionmaker(engine, class_=Session, expire_on_commit=False)
+    engine.dispose()

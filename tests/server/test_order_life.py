@@ -10,28 +10,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
 from agent_desktop.domain.orders import order_number
-from server_stub.__main__ import prepare, seed
 from server_stub.mutations import Actor, MutationRejected, apply_mutation
 from server_stub.orders import advance_due, catalog
-from server_stub.store import OrderProgress, SyncedRow, open_engine
+from server_stub.store import OrderProgress, SyncedRow
 
 NOW = datetime(2026, 11, 24, 15, 0, tzinfo=UTC)
 STEP = timedelta(minutes=2)
 ORDER = "0a" * 16
 AGENT = Actor("1" * 32, "agent", "Dana Reyes", "agent")
-
-
-@pytest.fixture
-def sessions(demo_store_template: Path, tmp_path: Path) -> Any:
-    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
-    prepare(url)
-    seed(url, str(demo_store_template), None)
-    engine = open_engine(url)
-    yield sessionmaker(engine, class_=Session, expire_on_commit=False)
-    engine.dispose()
 
 
 def _customer(template: Path) -> tuple[str, str, str]:

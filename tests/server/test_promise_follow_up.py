@@ -10,25 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
 
-from server_stub.__main__ import prepare, seed
 from server_stub.mutations import Actor, MutationRejected, apply_mutation, put_row
-from server_stub.store import SyncedRow, open_engine
+from server_stub.store import SyncedRow
 
 NOW = datetime(2026, 11, 16, 17, 0, tzinfo=UTC)  # noon in New York, 9 AM in Los Angeles
 TODAY = date(2026, 11, 16)
 AGENT = Actor("1" * 32, "agent", "Dana Reyes", "agent")
-
-
-@pytest.fixture
-def sessions(demo_store_template: Path, tmp_path: Path) -> Any:
-    url = f"sqlite:///{tmp_path / 'server.sqlite3'}"
-    prepare(url)
-    seed(url, str(demo_store_template), None)
-    engine = open_engine(url)
-    yield sessionmaker(engine, class_=Session, expire_on_commit=False)
-    engine.dispose()
 
 
 def _debts(template: Path) -> list[tuple[str, str, int]]:
